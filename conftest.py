@@ -1,4 +1,4 @@
-"""Suite-wide rules for tests/ and scenarios/: nothing leaves loopback, and no tests is a failure."""
+"""Suite-wide rules for tests/ and scenarios/: nothing leaves loopback; no tests is a failure."""
 
 from __future__ import annotations
 
@@ -20,8 +20,15 @@ os.environ.update(
         "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH": "true",
     }
 )
-for leaking in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "HTTP_PROXY",
-                "HTTPS_PROXY", "http_proxy", "https_proxy"):
+for leaking in (
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_TENANT_ID",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+):
     os.environ.pop(leaking, None)
 
 

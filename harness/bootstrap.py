@@ -1,4 +1,4 @@
-"""./bootstrap: install every tool the project runs, pinned, idempotently; print each with its version.
+"""./bootstrap: install every tool the project runs, pinned and idempotently; print the versions.
 
 Standard library only (it runs before any virtual environment exists). Each step checks what is
 already there and does nothing when it matches the pin, so a second run is a quick no-op. A step
@@ -29,7 +29,6 @@ from harness.toolchain import (
     DebianTool,
     GoTool,
     NpmTool,
-    PythonTool,
     Tool,
 )
 
@@ -44,11 +43,18 @@ class BootstrapFailed(Exception):
         self.output = output
 
 
-def run(tool: str, command: Sequence[str], env: Mapping[str, str] | None = None,
-        cwd: Path | None = None) -> str:
+def run(
+    tool: str, command: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> str:
     try:
-        done = subprocess.run(list(command), cwd=cwd, env={**os.environ, **(env or {})},
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            list(command),
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except FileNotFoundError:
         raise BootstrapFailed(tool, command, 127, f"{command[0]}: not found") from None
     if done.returncode != 0:
@@ -66,8 +72,16 @@ def front_door() -> None:
     pins = "\n".join(FRONT_DOOR)
     if not stamp_matches(stamp, pins):
         run("python venv", [sys.executable, "-m", "venv", "--clear", str(FRONT_DOOR_VENV)])
-        run("uv/tox", [str(FRONT_DOOR_VENV / "bin" / "pip"), "install", "--quiet",
-                       "--disable-pip-version-check", *FRONT_DOOR])
+        run(
+            "uv/tox",
+            [
+                str(FRONT_DOOR_VENV / "bin" / "pip"),
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *FRONT_DOOR,
+            ],
+        )
         stamp.write_text(pins)
     for name in ("uv", "tox"):
         link = BIN / name
@@ -77,16 +91,23 @@ def front_door() -> None:
 
 def project_venv() -> None:
     """The project with every dependency group, exactly as locked, in .venv."""
-    run("python packages", [str(BIN / "uv"), "sync", "--locked", "--all-groups", "--quiet"],
-        env={"UV_PYTHON": sys.executable}, cwd=ROOT)
+    run(
+        "python packages",
+        [str(BIN / "uv"), "sync", "--locked", "--all-groups", "--quiet"],
+        env={"UV_PYTHON": sys.executable},
+        cwd=ROOT,
+    )
 
 
 def install_go(tool: GoTool) -> None:
     if tool.path.exists() and go_module_version(tool) == tool.version:
         return
     with tempfile.TemporaryDirectory(dir=TOOLS) as gobin:
-        run(tool.name, ["go", "install", f"{tool.package}@{tool.version}"],
-            env={"GOBIN": gobin, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"})
+        run(
+            tool.name,
+            ["go", "install", f"{tool.package}@{tool.version}"],
+            env={"GOBIN": gobin, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"},
+        )
         built = Path(gobin) / Path(tool.package).name
         built.replace(tool.path)
 
@@ -120,18 +141,29 @@ def install_debian(tools: Sequence[DebianTool]) -> None:
     env = {"DEBIAN_FRONTEND": "noninteractive"}
     run("apt index", [*sudo, "apt-get", "update", "-qq"], env=env)
     packages = [t.package for t in missing]
-    run(", ".join(packages), [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                              *packages], env=env)
+    run(
+        ", ".join(packages),
+        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        env=env,
+    )
     for tool in missing:
         found = upstream_version(tool)
         if found != tool.version:
-            raise BootstrapFailed(tool.name, ["dpkg-query", "-W", tool.package], 1,
-                                  f"Debian installed {found}, the pin is {tool.version}")
+            raise BootstrapFailed(
+                tool.name,
+                ["dpkg-query", "-W", tool.package],
+                1,
+                f"Debian installed {found}, the pin is {tool.version}",
+            )
 
 
 def upstream_version(tool: DebianTool) -> str | None:
-    done = subprocess.run(["dpkg-query", "-W", "-f=${Status} ${Version}", tool.package],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status} ${Version}", tool.package],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0 or not done.stdout.startswith("install ok installed"):
         return None
     full = done.stdout.split()[-1]  # epoch:upstream-debian, e.g. 5:7.0.15-1~deb12u10

@@ -1,4 +1,4 @@
-"""Start a server process, wait until it is ready, and stop it again: by process group, never by name."""
+"""Start a server process, wait until it is ready, stop it again: by process group, not by name."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,10 +90,8 @@ class RunningProcess:
     def signal(self, signum: int) -> None:
         """Signal the whole process group, so wrappers (npx, shells) take their children along."""
         if self.alive():
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signum)
-            except ProcessLookupError:
-                pass
 
     def stop(self) -> int:
         """SIGTERM, then SIGKILL after the grace period. Returns the exit code."""

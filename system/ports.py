@@ -1,0 +1,152 @@
+"""Ports: every outside dependency of the production code, as a typing.Protocol.
+
+Domain logic depends on these only; adapters in system/adapters implement them with the real
+client library of the real service. Production and the local harness use the same adapters;
+only endpoints and credentials differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from system.domain.market import ChainSnapshot
+from system.domain.orders import Execution, Order, OrderIntent
+from system.domain.signals import Signal
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Timezone-aware wall-clock time."""
+        ...
+
+    def monotonic_ns(self) -> int: ...
+
+
+class MarketData(Protocol):
+    def snapshots(self) -> AsyncIterator[ChainSnapshot]:
+        """Chain snapshots as they come; ends when the source ends (a replay) or is closed."""
+        ...
+
+
+class SignalBus(Protocol):
+    """Cloud side: hands a signal to every subscribed edge replica."""
+
+    async def publish(self, signal: Signal) -> None: ...
+
+
+class SignalSubscription(Protocol):
+    """Edge side: signals as they arrive over the VPN link, reconnecting on its own."""
+
+    def signals(self) -> AsyncIterator[Signal]: ...
+
+
+class Broker(Protocol):
+    """The order path to IB Gateway. orderRef is the signal id, which makes orders findable
+    again after any reconnect."""
+
+    async def place(self, intent: OrderIntent) -> Order: ...
+
+    async def cancel(self, order_ref: str) -> None: ...
+
+    async def open_orders(self) -> list[Order]: ...
+
+    async def executions(self) -> list[Execution]: ...
+
+    async def positions(self) -> dict[str, int]:
+        """Signed contract counts by OCC local symbol."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    """One row of a history table: (partition, row) is its identity, so writes are idempotent."""
+
+    table: str
+    partition_key: str
+    row_key: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+class EventStore(Protocol):
+    async def upsert(self, record: StoredRecord) -> None: ...
+
+    def query(
+        self, table: str, partition_key: str | None = None
+    ) -> AsyncIterator[StoredRecord]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: str
+    record: StoredRecord
+    attempts: int = 0
+
+
+class Outbox(Protocol):
+    """Durable edge-to-cloud queue: nothing lost across crashes, nothing doubled downstream."""
+
+    async def put(self, record: StoredRecord) -> None: ...
+
+    async def next_batch(self, limit: int) -> list[OutboxItem]: ...
+
+    async def mark_delivered(self, ids: list[str]) -> None: ...
+
+    async def backlog(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    name: str
+    value: str
+    version: str
+
+
+class SecretStore(Protocol):
+    async def get(self, name: str) -> Secret: ...
+
+
+class Lease(Protocol):
+    """Leadership among edge replicas, with a fencing token that grows with every acquisition."""
+
+    async def acquire(self) -> int | None:
+        """The fencing token if this replica now leads, else None."""
+        ...
+
+    async def renew(self, token: int) -> bool: ...
+
+    async def release(self, token: int) -> None: ...
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    key: str  # alerts with the same key are one incident: de-duplicated, then resolved
+    severity: Severity
+    title: str
+    body: str
+
+
+class Notifier(Protocol):
+    async def notify(self, alert: Alert) -> None: ...
+
+
+class Telemetry(Protocol):
+    def span(
+        self, name: str, parent: Mapping[str, str] | None = None
+    ) -> AbstractContextManager[dict[str, str]]:
+        """A trace span; yields its W3C context (traceparent) to carry across the VPN."""
+        ...
+
+    def metric(
+        self, name: str, value: float, attributes: Mapping[str, str] | None = None
+    ) -> None: ...
