@@ -105,7 +105,7 @@ def install_go(tool: GoTool) -> None:
     with tempfile.TemporaryDirectory(dir=TOOLS) as gobin:
         run(
             tool.name,
-            ["go", "install", f"{tool.package}@{tool.version}"],
+            ["go", "install", f"-ldflags={tool.ldflags}", f"{tool.package}@{tool.version}"],
             env={"GOBIN": gobin, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"},
         )
         built = Path(gobin) / Path(tool.package).name
@@ -113,9 +113,11 @@ def install_go(tool: GoTool) -> None:
 
 
 def go_module_version(tool: GoTool) -> str:
+    """The module version the binary was built from, if it was built with our version stamp."""
     info = run(tool.name, ["go", "version", "-m", str(tool.path)])
     found = re.search(rf"^\s+mod\s+{re.escape(tool.module)}\s+(\S+)", info, re.MULTILINE)
-    return found.group(1) if found else "unknown"
+    stamped = tool.ldflags in info
+    return found.group(1) if found and stamped else "unstamped"
 
 
 def install_npm(folder: str) -> None:

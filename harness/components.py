@@ -1,0 +1,70 @@
+"""How to run each real third-party server of the topology as a loopback process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.process import ProcessSpec, http, log_line
+from harness.toolchain import AZURITE, REDIS, TOXIPROXY, tool_path
+
+# Azurite's well-known development account (published in the Azurite and Azure docs).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+def azurite_connection_string(port: int) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"TableEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+    )
+
+
+def azurite(port: int, workdir: Path) -> ProcessSpec:
+    """The table service only, in memory; --disableTelemetry or it phones home to eastus2."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return ProcessSpec(
+        name="azurite",
+        argv=[
+            str(tool_path(AZURITE)),
+            "--inMemoryPersistence",
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(port),
+            "--disableTelemetry",
+        ],
+        cwd=workdir,
+        ready=log_line(r"Azurite Table service (is )?successfully (started|listening)"),
+    )
+
+
+def toxiproxy(api_port: int) -> ProcessSpec:
+    return ProcessSpec(
+        name="toxiproxy",
+        argv=[str(tool_path(TOXIPROXY)), "-host", "127.0.0.1", "-port", str(api_port)],
+        ready=http(f"http://127.0.0.1:{api_port}/version"),
+    )
+
+
+def redis(port: int, workdir: Path) -> ProcessSpec:
+    """No persistence: a lease store that forgets on restart, as a fresh edge node would."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return ProcessSpec(
+        name="redis",
+        argv=[
+            str(tool_path(REDIS)),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        ready=log_line(r"Ready to accept connections"),
+    )

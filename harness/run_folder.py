@@ -1,0 +1,21 @@
+"""Run folders: every log, metric and report of one run under .runs/<time>-<kind>/."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.toolchain import ROOT
+
+RUNS = ROOT / ".runs"
+
+
+def new_run_folder(kind: str) -> Path:
+    """A fresh folder, and `.runs/latest-<kind>` pointing at it."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    folder = RUNS / f"{stamp}-{kind}"
+    folder.mkdir(parents=True)
+    latest = RUNS / f"latest-{kind}"
+    latest.unlink(missing_ok=True)
+    latest.symlink_to(folder.name)
+    return folder
