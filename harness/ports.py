@@ -22,7 +22,9 @@ def ensure_free(port: int, wanted_by: str) -> None:
         try:
             sock.bind((LOOPBACK, port))
         except OSError:
-            raise PortInUse(f"port {LOOPBACK}:{port} is already in use (wanted by {wanted_by})") from None
+            raise PortInUse(
+                f"port {LOOPBACK}:{port} is already in use (wanted by {wanted_by})"
+            ) from None
 
 
 def is_listening(port: int, host: str = LOOPBACK) -> bool:
