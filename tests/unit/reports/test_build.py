@@ -1,0 +1,33 @@
+import json
+from pathlib import Path
+
+from reports.build import build_report
+
+JUNIT = """<?xml version="1.0"?>
+<testsuites><testsuite name="pytest">
+ <testcase name="fast enough" time="1.5"/>
+ <testcase name="failover" time="2.0">
+  <failure message="duplicate order for sig-1">trace</failure>
+ </testcase>
+</testsuite></testsuites>"""
+
+
+def test_a_run_without_results_is_reported_missing_not_passed(tmp_path: Path) -> None:
+    report = build_report(tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert summary["suites"][0]["status"] == "missing"
+    assert "MISSING" in report.read_text()
+
+
+def test_failures_and_latency_plots_reach_the_report(tmp_path: Path) -> None:
+    (tmp_path / "junit.xml").write_text(JUNIT)
+    (tmp_path / "figures").mkdir()
+    figure = {"scenario": "rtt 20", "samples_ms": [10.5, 11.0, 12.5]}
+    (tmp_path / "figures" / "rtt.json").write_text(json.dumps(figure))
+    html = build_report(tmp_path).read_text()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert [c["outcome"] for c in summary["suites"][0]["cases"]] == ["passed", "failed"]
+    assert "duplicate order for sig-1" in html
+    assert "<svg" in html  # the CDF is inlined: the report is one self-contained file
