@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 
 from harness.errors import PortInUse
@@ -9,12 +10,25 @@ from harness.errors import PortInUse
 LOOPBACK = "127.0.0.1"
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel may hand out as the source port
+# of an outgoing connection can be taken between our choice and the server's bind (Toxiproxy's
+# docs warn of exactly these intermittent failures).
+_LISTEN_RANGE = range(20000, 32768)
+
+
 def free_port() -> int:
-    """A port the kernel says is free now. Ephemeral ports are assigned outside the range
-    other processes are handed, so a later bind rarely races; a race shows as PortInUse."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
+    """A loopback port free now, outside the ephemeral range."""
+    for _ in range(200):
+        port = random.choice(_LISTEN_RANGE)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((LOOPBACK, port))
+            except OSError:
+                continue
+            return port
+    raise PortInUse(
+        f"no free port found on {LOOPBACK} in {_LISTEN_RANGE.start}-{_LISTEN_RANGE.stop - 1}"
+    )
 
 
 def ensure_free(port: int, wanted_by: str) -> None:

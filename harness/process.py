@@ -56,6 +56,7 @@ class RunningProcess:
         self.spec = spec
         self.popen = popen
         self.log_path = log_path
+        self.ready_deadline = time.monotonic() + spec.start_timeout_s
 
     @property
     def pid(self) -> int:
@@ -70,15 +71,19 @@ class RunningProcess:
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
+    def check_ready(self) -> bool:
+        """One look: ready now or not yet; ComponentFailed once it died or ran out of time."""
+        if not self.alive():
+            self._fail(f"exited with code {self.popen.returncode} before it was ready")
+        if self.spec.ready(self):
+            return True
+        if time.monotonic() > self.ready_deadline:
+            self._fail(f"was not ready within {self.spec.start_timeout_s:g} s")
+        return False
+
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + self.spec.start_timeout_s
-        while time.monotonic() < deadline:
-            if not self.alive():
-                self._fail(f"exited with code {self.popen.returncode} before it was ready")
-            if self.spec.ready(self):
-                return
+        while not self.check_ready():
             time.sleep(0.02)
-        self._fail(f"was not ready within {self.spec.start_timeout_s:g} s")
 
     def _fail(self, why: str) -> None:
         tail = self.log_tail()
@@ -104,7 +109,14 @@ class RunningProcess:
 
 
 def start(spec: ProcessSpec, log_dir: Path) -> RunningProcess:
-    """Launch the process with its output in `log_dir/<name>.log` and wait until it is ready."""
+    """Launch the process and wait until it is ready."""
+    proc = launch(spec, log_dir)
+    proc.wait_ready()
+    return proc
+
+
+def launch(spec: ProcessSpec, log_dir: Path) -> RunningProcess:
+    """Start the process with its output in `log_dir/<name>.log`; readiness is the caller's."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{spec.name}.log"
     with log_path.open("ab") as log:
@@ -120,9 +132,7 @@ def start(spec: ProcessSpec, log_dir: Path) -> RunningProcess:
             )
         except OSError as error:
             raise ComponentFailed(f"component {spec.name} could not start: {error}") from None
-    proc = RunningProcess(spec, popen, log_path)
-    proc.wait_ready()
-    return proc
+    return RunningProcess(spec, popen, log_path)
 
 
 @contextmanager

@@ -1,0 +1,109 @@
+"""The topology as data: components, what they use, and the VPN links between the two sides.
+
+A component names the ports it serves and the (component, port) pairs it uses. When a use
+crosses from one side to the other, it goes through a Toxiproxy proxy named after the served
+port ("signalr-http", "tws-api", ...): the local VPN link. Whatever a component's command needs
+to know (its own ports, where its dependencies are as seen from its side, where to write) it gets
+from its Wiring, so no command hard-codes an address.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from harness.errors import HarnessError
+from harness.process import ProcessSpec
+
+Side = Literal["cloud", "edge"]
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    component: str
+    port: str
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """Everything one running instance may know about the world around it."""
+
+    instance: str
+    replica: int
+    ports: Mapping[str, int]
+    run_dir: Path
+    address_of: Callable[[Use], tuple[str, int]]
+
+    def url(self, use: Use, scheme: str = "http") -> str:
+        host, port = self.address_of(use)
+        return f"{scheme}://{host}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    name: str
+    side: Side
+    spec: Callable[[Wiring], ProcessSpec]
+    ports: tuple[str, ...] = ()
+    uses: tuple[Use, ...] = ()
+    replicas: int = 1
+
+    def instances(self) -> list[str]:
+        if self.replicas == 1:
+            return [self.name]
+        return [f"{self.name}-{i}" for i in range(self.replicas)]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One VPN-crossing route to a served port; `server_side` decides which way is upstream."""
+
+    name: str
+    target: Use
+    server_side: Side
+
+
+@dataclass(frozen=True)
+class Topology:
+    components: tuple[Component, ...]
+    by_name: dict[str, Component] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {c.name: c for c in self.components})
+        for component in self.components:
+            for use in component.uses:
+                served = self.by_name.get(use.component)
+                if served is None:
+                    raise HarnessError(f"{component.name} uses unknown component {use.component}")
+                if use.port not in served.ports:
+                    raise HarnessError(
+                        f"{component.name} uses {use.component}.{use.port}, "
+                        f"which {use.component} does not serve"
+                    )
+                if served.replicas != 1:
+                    raise HarnessError(
+                        f"{component.name} uses {use.component}, which has "
+                        "replicas: address one instance or put a service in front"
+                    )
+
+    def start_order(self) -> graphlib.TopologicalSorter[str]:
+        """Components grouped so that everything a component uses is ready before it starts."""
+        order: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+        for component in self.components:
+            order.add(component.name, *{use.component for use in component.uses})
+        return order
+
+    def links(self) -> list[Link]:
+        crossing = {
+            use
+            for client in self.components
+            for use in client.uses
+            if self.by_name[use.component].side != client.side
+        }
+        return [
+            Link(f"{use.component}-{use.port}", use, self.by_name[use.component].side)
+            for use in sorted(crossing, key=lambda u: (u.component, u.port))
+        ]

@@ -1,0 +1,88 @@
+"""The VPN link's behaviour, applied as Toxiproxy toxics on every link of the topology."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.topology import Link
+from harness.toxiproxy import Stream, Toxiproxy
+
+# Toxic names this module owns on every link; anything else on a link is someone else's fault.
+_PROFILE_TOXICS = (
+    "vpn-latency-upstream",
+    "vpn-latency-downstream",
+    "vpn-bandwidth-upstream",
+    "vpn-bandwidth-downstream",
+)
+_OUTAGE_TOXICS = ("vpn-outage-upstream", "vpn-outage-downstream")
+
+
+@dataclass(frozen=True, slots=True)
+class VpnProfile:
+    edge_to_cloud_ms: int
+    cloud_to_edge_ms: int
+    jitter_ms: int = 0
+    bandwidth_kbytes_s: int = 12_500  # 100 Mbps, in the KB/s Toxiproxy counts
+
+    def __post_init__(self) -> None:
+        for name in ("edge_to_cloud_ms", "cloud_to_edge_ms", "jitter_ms", "bandwidth_kbytes_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"VPN profile: {name} must not be negative")
+        if self.jitter_ms > min(self.edge_to_cloud_ms, self.cloud_to_edge_ms):
+            raise ValueError("VPN profile: jitter_ms must not exceed the one-way latency")
+
+    @classmethod
+    def from_rtt(cls, rtt_ms: int, jitter_ms: int = 0) -> VpnProfile:
+        return cls(rtt_ms // 2, rtt_ms - rtt_ms // 2, jitter_ms)
+
+    def one_way_ms(self, stream: Stream, link: Link) -> int:
+        """Upstream is client to server: edge to cloud when the server is in the cloud."""
+        towards_cloud = (stream == "upstream") == (link.server_side == "cloud")
+        return self.edge_to_cloud_ms if towards_cloud else self.cloud_to_edge_ms
+
+
+def apply_profile(api: Toxiproxy, links: list[Link], profile: VpnProfile) -> None:
+    for link in links:
+        _remove(api, link, _PROFILE_TOXICS)
+        for stream in ("upstream", "downstream"):
+            latency = profile.one_way_ms(stream, link)
+            if latency:
+                api.add_toxic(
+                    link.name,
+                    "latency",
+                    stream,
+                    {"latency": latency, "jitter": profile.jitter_ms},
+                    name=f"vpn-latency-{stream}",
+                )
+            if profile.bandwidth_kbytes_s:
+                api.add_toxic(
+                    link.name,
+                    "bandwidth",
+                    stream,
+                    {"rate": profile.bandwidth_kbytes_s},
+                    name=f"vpn-bandwidth-{stream}",
+                )
+
+
+def start_outage(api: Toxiproxy, links: list[Link]) -> None:
+    """A black hole, as a dead IPsec tunnel is: connections stay open, nothing arrives, no RST."""
+    for link in links:
+        _remove(api, link, _OUTAGE_TOXICS)
+        for stream in ("upstream", "downstream"):
+            api.add_toxic(link.name, "timeout", stream, {"timeout": 0}, name=f"vpn-outage-{stream}")
+
+
+def end_outage(api: Toxiproxy, links: list[Link]) -> None:
+    """Lift the black hole and reset the connections that lived through it: Toxiproxy dropped
+    their bytes where TCP would have retransmitted them, so their streams have holes."""
+    for link in links:
+        _remove(api, link, _OUTAGE_TOXICS)
+        api.set_enabled(link.name, False)
+        api.set_enabled(link.name, True)
+
+
+def _remove(api: Toxiproxy, link: Link, names: tuple[str, ...]) -> None:
+    present = {toxic["name"] for toxic in api.toxics(link.name)}
+    for name in names:
+        if name in present:
+            api.remove_toxic(link.name, name)
