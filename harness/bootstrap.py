@@ -136,7 +136,7 @@ def install_npm(folder: str) -> None:
 
 
 def install_debian(tools: Sequence[DebianTool]) -> None:
-    missing = [t for t in tools if upstream_version(t) != t.version]
+    missing = [t for t in tools if not t.matches(upstream_version(t))]
     if not missing:
         return
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
@@ -150,7 +150,7 @@ def install_debian(tools: Sequence[DebianTool]) -> None:
     )
     for tool in missing:
         found = upstream_version(tool)
-        if found != tool.version:
+        if not tool.matches(found):
             raise BootstrapFailed(
                 tool.name,
                 ["dpkg-query", "-W", tool.package],

