@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from system.domain.market import ChainSnapshot
+from system.domain.market import ChainSnapshot, SkippedMessage
 from system.domain.orders import Execution, Order, OrderIntent
 from system.domain.signals import Signal
 
@@ -28,8 +28,9 @@ class Clock(Protocol):
 
 
 class MarketData(Protocol):
-    def snapshots(self) -> AsyncIterator[ChainSnapshot]:
-        """Chain snapshots as they come; ends when the source ends (a replay) or is closed."""
+    def snapshots(self) -> AsyncIterator[ChainSnapshot | SkippedMessage]:
+        """Chain snapshots as they come, and a SkippedMessage for each message that could not
+        become one; ends when the source ends (a replay) or is closed."""
         ...
 
 

@@ -35,3 +35,12 @@ class ChainSnapshot:
             column = getattr(self, name)
             if column.shape != (n,):
                 raise ValueError(f"column {name} has shape {column.shape}, expected ({n},)")
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedMessage:
+    """A market-data message a source could not turn into a snapshot. Sources yield it instead of
+    raising, so a consumer counts it and goes on; `reason` is a short stable label."""
+
+    reason: str
+    detail: str = ""
