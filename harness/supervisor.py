@@ -7,10 +7,9 @@ fails, everything started is stopped and the error names the component with its 
 
 from __future__ import annotations
 
-import json
 import signal
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -18,25 +17,18 @@ from harness import components, vpn
 from harness.errors import ComponentFailed
 from harness.ports import LOOPBACK, free_port
 from harness.process import RunningProcess, launch
-from harness.topology import Component, Link, Topology, Use, Wiring
+from harness.state import LinkRecord, ProcessRecord, TopologyState, process_start_time
+from harness.topology import Component, Link, Side, Topology, Use, Wiring
 from harness.toxiproxy import Toxiproxy
 from harness.vpn import VpnProfile
 
 
-@dataclass(frozen=True, slots=True)
-class InstanceStatus:
-    instance: str
-    component: str
-    side: str
-    pid: int
-    alive: bool
-    ready: bool
-    ports: dict[str, int]
-
-
 class Supervisor:
-    def __init__(self, topology: Topology, run_dir: Path, profile: VpnProfile) -> None:
+    def __init__(
+        self, topology: Topology, run_dir: Path, profile: VpnProfile, env: str = "dev"
+    ) -> None:
         self.topology = topology
+        self.env = env
         self.run_dir = run_dir
         self.profile = profile
         self.links: list[Link] = topology.links()
@@ -58,7 +50,7 @@ class Supervisor:
         except BaseException:
             self.down()
             raise
-        self._write_state()
+        self.state().save()
         return time.monotonic() - started
 
     @property
@@ -117,25 +109,6 @@ class Supervisor:
         return LOOPBACK, self.ports[use.component][use.port]
 
     # -- operations -------------------------------------------------------------------------
-    def status(self) -> list[InstanceStatus]:
-        rows = []
-        for instance, proc in self.processes.items():
-            component = self.component_of[instance]
-            alive = proc.alive()
-            ready = alive and proc.spec.ready(proc)
-            rows.append(
-                InstanceStatus(
-                    instance,
-                    component.name,
-                    component.side,
-                    proc.pid,
-                    alive,
-                    ready,
-                    self.ports[instance],
-                )
-            )
-        return rows
-
     def kill(self, instance: str, signum: int = signal.SIGKILL) -> None:
         self.processes[instance].signal(signum)
 
@@ -168,28 +141,41 @@ class Supervisor:
     ) -> None:
         self.down()
 
-    def _write_state(self) -> None:
-        """The topology as started, for the run folder and for `spyh status/down/vpn`."""
-        assert self._toxiproxy is not None
-        state = {
-            "toxiproxy": {"pid": self._toxiproxy.pid, "api_port": self.api_port},
-            "profile": asdict(self.profile),
-            "links": [
-                {
-                    "name": link.name,
-                    "target": f"{link.target.component}.{link.target.port}",
-                    "listen_port": self.proxy_ports[link.target],
-                }
+    def state(self) -> TopologyState:
+        """The topology as started: written to the run folder for `spyh status/down/vpn`."""
+        if self._toxiproxy is None:
+            raise ComponentFailed("the topology is not up")
+        return TopologyState(
+            env=self.env,
+            run_dir=str(self.run_dir),
+            toxiproxy=_record(self._toxiproxy),
+            toxiproxy_api_port=self.api_port,
+            profile=self.profile,
+            links=[
+                LinkRecord(
+                    name=link.name,
+                    component=link.target.component,
+                    port=link.target.port,
+                    server_side=link.server_side,
+                    listen_port=self.proxy_ports[link.target],
+                )
                 for link in self.links
             ],
-            "instances": {
-                name: {
-                    "pid": proc.pid,
-                    "argv": list(proc.spec.argv),
-                    "ports": self.ports[name],
-                    "log": str(proc.log_path),
-                }
+            instances={
+                name: _record(proc, self.ports[name], self.component_of[name].side)
                 for name, proc in self.processes.items()
             },
-        }
-        (self.run_dir / "topology.json").write_text(json.dumps(state, indent=1))
+        )
+
+
+def _record(
+    proc: RunningProcess, ports: dict[str, int] | None = None, side: Side | None = None
+) -> ProcessRecord:
+    return ProcessRecord(
+        pid=proc.pid,
+        started_at=process_start_time(proc.pid),
+        argv=list(proc.spec.argv),
+        log=str(proc.log_path),
+        ports=ports or {},
+        side=side,
+    )

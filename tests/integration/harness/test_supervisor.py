@@ -59,9 +59,9 @@ def test_up_wires_edge_clients_through_the_link_and_down_stops_everything(tmp_pa
     )
     with supervisor:
         proxy_port = supervisor.proxy_ports[TABLE]
-        status = {row.instance: row for row in supervisor.status()}
+        status = {row.instance: row for row in supervisor.state().status()}
         assert set(status) == {"azurite", "redis", "client-0", "client-1"}
-        assert all(row.alive and row.ready for row in status.values())
+        assert all(row.alive and row.listening for row in status.values())
         # Each edge replica was given the link's address, not Azurite's own port.
         for replica in ("client-0", "client-1"):
             log = (tmp_path / "logs" / f"{replica}.log").read_text()

@@ -1,0 +1,123 @@
+"""The topology as started, on disk: what `spyh status`, `down`, `logs` and `vpn` act on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from harness.errors import HarnessError
+from harness.ports import is_listening
+from harness.run_folder import RUNS
+from harness.topology import Link, Side, Use
+from harness.vpn import VpnProfile
+
+STATE_FILE = "topology.json"
+
+
+def process_start_time(pid: int) -> int | None:
+    """The kernel's start time of a live process (clock ticks since boot), else None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may contain spaces
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+class ProcessRecord(BaseModel):
+    pid: int
+    started_at: int | None
+    argv: list[str]
+    log: str
+    ports: dict[str, int] = {}
+    side: Side | None = None
+
+    def is_ours(self) -> bool:
+        """Alive, and still the process we started: a pid can be reused, its start time not."""
+        return self.started_at == process_start_time(self.pid)
+
+    def listening(self) -> bool:
+        return all(is_listening(port) for port in self.ports.values())
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """SIGTERM to the process group, SIGKILL after the grace period."""
+        for signum in (signal.SIGTERM, signal.SIGKILL):
+            if not self.is_ours():
+                return
+            os.killpg(self.pid, signum)
+            deadline = time.monotonic() + grace_s
+            while self.is_ours() and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+class LinkRecord(BaseModel):
+    name: str
+    component: str
+    port: str
+    server_side: Side
+    listen_port: int
+
+    def link(self) -> Link:
+        return Link(self.name, Use(self.component, self.port), self.server_side)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    instance: str
+    side: str
+    pid: int
+    alive: bool
+    listening: bool
+    ports: dict[str, int]
+
+
+class TopologyState(BaseModel):
+    env: str
+    run_dir: str
+    toxiproxy: ProcessRecord
+    toxiproxy_api_port: int
+    profile: VpnProfile
+    links: list[LinkRecord]
+    instances: dict[str, ProcessRecord]  # in start order
+
+    def save(self) -> None:
+        path = Path(self.run_dir) / STATE_FILE
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(self.model_dump_json(indent=1))
+        temporary.replace(path)  # never half-written
+
+    @classmethod
+    def load(cls, run_dir: Path | None = None) -> TopologyState:
+        path = (run_dir or RUNS / "latest-up") / STATE_FILE
+        if not path.exists():
+            raise HarnessError(f"no topology is up (no {path}): start one with `spyh up`")
+        try:
+            return cls.model_validate_json(path.read_text())
+        except ValidationError as error:
+            raise HarnessError(f"{path} is not a topology state file: {error}") from None
+
+    def status(self) -> list[StatusRow]:
+        rows = []
+        for name, record in self.instances.items():
+            alive = record.is_ours()
+            rows.append(
+                StatusRow(
+                    name,
+                    record.side or "",
+                    record.pid,
+                    alive,
+                    alive and record.listening(),
+                    record.ports,
+                )
+            )
+        return rows
+
+    def stop_all(self) -> None:
+        for record in reversed(list(self.instances.values())):
+            record.stop()
+        self.toxiproxy.stop()
