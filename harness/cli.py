@@ -1,27 +1,159 @@
-"""spyh: the harness's command line."""
+"""spyh: bring the spy-hybrid topology up on this machine, operate it, and check it."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, NoReturn
 
 import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
 
+from harness import vpn
 from harness.errors import HarnessError
 from harness.run_folder import new_run_folder
+from harness.state import TopologyState
 from harness.toolchain import ROOT
+from harness.topology import Link
+from harness.toxiproxy import Toxiproxy
+from harness.vpn import VpnProfile
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+vpn_app = typer.Typer(
+    no_args_is_help=True, help="Degrade, cut or restore the VPN link of the running topology."
+)
+app.add_typer(vpn_app, name="vpn")
+console = Console()
+
+
+class Env(StrEnum):
+    dev = "dev"
+    prod = "prod"
 
 
 @app.callback()
 def spyh() -> None:
-    """spyh: bring the spy-hybrid topology up on this machine and check it."""
+    """spyh: bring the spy-hybrid topology up on this machine, operate it, and check it."""
+
+
+# -- the topology ---------------------------------------------------------------------------
+@app.command()
+def up(
+    env: Annotated[Env, typer.Option(help="whose chart values: replicas, probes, VPN")] = Env.dev,
+    vpn_rtt: Annotated[
+        int | None, typer.Option(min=0, max=2000, help="override the VPN round trip (ms)")
+    ] = None,
+    detach: Annotated[bool, typer.Option(help="leave it running; `spyh down` stops it")] = False,
+) -> None:
+    """Start every component on loopback, each edge-cloud connection through its VPN link."""
+    from harness.local_topology import build
+    from harness.supervisor import Supervisor
+
+    topology, profile = build(env.value)
+    if vpn_rtt is not None:
+        profile = VpnProfile.from_rtt(vpn_rtt, min(profile.jitter_ms, vpn_rtt // 2))
+    run_dir = new_run_folder("up")
+    supervisor = Supervisor(topology, run_dir, profile, env.value)
+    _stop_on_sigterm()
+    seconds = supervisor.up()
+    state = supervisor.state()
+    console.print(
+        f"{len(state.instances)} instances ready in {seconds:.1f} s; run folder {run_dir}"
+    )
+    if detach:
+        return
+    try:
+        with Live(_status_table(state), console=console, refresh_per_second=1) as live:
+            while True:
+                time.sleep(1)
+                live.update(_status_table(state))
+    finally:
+        supervisor.down()
 
 
 @app.command()
-def smoke(latency_ms: int = typer.Option(10, min=1, help="latency toxic to inject")) -> None:
+def status() -> None:
+    """Show every instance of the running topology: pid, alive, listening, ports."""
+    console.print(_status_table(TopologyState.load()))
+
+
+@app.command()
+def down() -> None:
+    """Stop the running topology (by recorded pid and start time, never by name)."""
+    state = TopologyState.load()
+    state.stop_all()
+    console.print(f"stopped {len(state.instances)} instances and the VPN link layer")
+
+
+@app.command()
+def logs(
+    component: Annotated[str, typer.Argument(help="a component (all replicas) or one instance")],
+    lines: Annotated[int, typer.Option("-n", min=1)] = 40,
+    follow: Annotated[bool, typer.Option("-f", help="keep printing new lines")] = False,
+) -> None:
+    """Print the log of a component of the running topology."""
+    state = TopologyState.load()
+    chosen = [
+        name for name in state.instances if name == component or name.rsplit("-", 1)[0] == component
+    ]
+    if not chosen:
+        raise HarnessError(f"no component {component!r}; running: {', '.join(state.instances)}")
+    paths = [Path(state.instances[name].log) for name in chosen]
+    for name, path in zip(chosen, paths, strict=True):
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+        console.print(f"[bold]== {name}[/bold] ({path})")
+        console.print("\n".join(tail), markup=False, highlight=False)
+    if follow:
+        _follow(dict(zip(chosen, paths, strict=True)))
+
+
+@vpn_app.command("degrade")
+def vpn_degrade(
+    latency_ms: Annotated[int, typer.Option(min=0, help="one-way latency, each direction")] = 100,
+    jitter_ms: Annotated[int, typer.Option(min=0)] = 30,
+    bandwidth_kbytes_s: Annotated[int, typer.Option(min=1, help="125 KB/s is 1 Mbps")] = 125,
+) -> None:
+    """Apply a bad-day profile to every link."""
+    try:
+        profile = VpnProfile(latency_ms, latency_ms, jitter_ms, bandwidth_kbytes_s)
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
+    _on_links(lambda api, links: vpn.apply_profile(api, links, profile))
+    console.print(f"VPN degraded: {profile}")
+
+
+@vpn_app.command("outage")
+def vpn_outage() -> None:
+    """Black-hole every link: connections stay open, nothing arrives."""
+    _on_links(vpn.start_outage)
+    console.print("VPN down (black hole on every link)")
+
+
+@vpn_app.command("restore")
+def vpn_restore() -> None:
+    """End any outage and put back the profile the topology started with."""
+    state = TopologyState.load()
+
+    def restore(api: Toxiproxy, links: list[Link]) -> None:
+        vpn.end_outage(api, links)
+        vpn.apply_profile(api, links, state.profile)
+
+    _on_links(restore)
+    console.print(f"VPN restored: {state.profile}")
+
+
+# -- checks ---------------------------------------------------------------------------------
+@app.command()
+def smoke(latency_ms: Annotated[int, typer.Option(min=1, help="toxic to inject")] = 10) -> None:
     """Azurite behind Toxiproxy: write and read through the link, measure the added latency."""
     from harness.smoke import run_smoke
 
@@ -49,6 +181,54 @@ def scenarios(ctx: typer.Context) -> None:
     raise typer.Exit(code)
 
 
+# -- helpers --------------------------------------------------------------------------------
+def _status_table(state: TopologyState) -> Table:
+    table = Table(title=f"spy-hybrid ({state.env}) — VPN {state.profile}", title_justify="left")
+    for column in ("instance", "side", "pid", "state", "ports"):
+        table.add_column(column)
+    for row in state.status():
+        shown = (
+            "[green]listening"
+            if row.listening
+            else "[yellow]starting"
+            if row.alive
+            else "[red]dead"
+        )
+        ports = " ".join(f"{name}={port}" for name, port in row.ports.items())
+        table.add_row(row.instance, row.side, str(row.pid), shown, ports)
+    return table
+
+
+def _on_links(action: Callable[[Toxiproxy, list[Link]], None]) -> None:
+    state = TopologyState.load()
+    api = Toxiproxy(state.toxiproxy_api_port)
+    try:
+        action(api, [record.link() for record in state.links])
+    finally:
+        api.close()
+
+
+def _follow(paths: dict[str, Path]) -> None:
+    offsets = {name: path.stat().st_size for name, path in paths.items()}
+    while True:
+        for name, path in paths.items():
+            with path.open(errors="replace") as log:
+                log.seek(offsets[name])
+                for line in log:
+                    console.print(f"{name} | {line.rstrip()}", markup=False, highlight=False)
+                offsets[name] = log.tell()
+        time.sleep(0.5)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM takes the same path as Ctrl-C: everything started gets stopped."""
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> NoReturn:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main() -> None:
     """Entry point: a HarnessError is one clear line and exit code 2, never a traceback."""
     try:
@@ -56,3 +236,6 @@ def main() -> None:
     except HarnessError as error:
         typer.echo(f"spyh: error: {error}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("spyh: interrupted; everything it started has been stopped", err=True)
+        sys.exit(130)

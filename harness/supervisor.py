@@ -104,7 +104,7 @@ class Supervisor:
 
     def address_of(self, client: Component, use: Use) -> tuple[str, int]:
         """Where `client` reaches a served port: through the link when it crosses sides."""
-        if self.topology.by_name[use.component].side != client.side:
+        if self.topology.crosses_vpn(client, use):
             return LOOPBACK, self.proxy_ports[use]
         return LOOPBACK, self.ports[use.component][use.port]
 

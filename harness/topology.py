@@ -18,7 +18,9 @@ from typing import Literal
 from harness.errors import HarnessError
 from harness.process import ProcessSpec
 
-Side = Literal["cloud", "edge"]
+# The internet side (SendGrid, Telegram) is reached directly from both sides, never over the VPN.
+Side = Literal["cloud", "edge", "internet"]
+VPN_SIDES = ("cloud", "edge")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +98,16 @@ class Topology:
             order.add(component.name, *{use.component for use in component.uses})
         return order
 
+    def crosses_vpn(self, client: Component, use: Use) -> bool:
+        sides = {client.side, self.by_name[use.component].side}
+        return len(sides) == 2 and sides <= set(VPN_SIDES)
+
     def links(self) -> list[Link]:
         crossing = {
             use
             for client in self.components
             for use in client.uses
-            if self.by_name[use.component].side != client.side
+            if self.crosses_vpn(client, use)
         }
         return [
             Link(f"{use.component}-{use.port}", use, self.by_name[use.component].side)

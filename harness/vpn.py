@@ -31,6 +31,12 @@ class VpnProfile:
         if self.jitter_ms > min(self.edge_to_cloud_ms, self.cloud_to_edge_ms):
             raise ValueError("VPN profile: jitter_ms must not exceed the one-way latency")
 
+    def __str__(self) -> str:
+        return (
+            f"edge→cloud {self.edge_to_cloud_ms} ms, cloud→edge {self.cloud_to_edge_ms} ms, "
+            f"jitter ±{self.jitter_ms} ms, {self.bandwidth_kbytes_s * 8 / 1000:g} Mbps"
+        )
+
     @classmethod
     def from_rtt(cls, rtt_ms: int, jitter_ms: int = 0) -> VpnProfile:
         return cls(rtt_ms // 2, rtt_ms - rtt_ms // 2, jitter_ms)
