@@ -1,0 +1,167 @@
+"""Token checks as the service makes them: HS256 over the AccessKey's bytes, exp with a small
+leeway, and an audience naming the request (REST) or the hub's client URL (clients)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+import pytest
+
+from fakes.signalr import auth
+
+KEY = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH"
+ENDPOINT = "http://127.0.0.1:8888"
+SEND = f"{ENDPOINT}/api/hubs/chat/:send"
+
+
+def token(claims: dict[str, Any], key: str = KEY, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key.encode(), algorithm=algorithm)
+
+
+def valid(**overrides: Any) -> dict[str, Any]:
+    return {"aud": SEND, "exp": int(time.time()) + 60, **overrides}
+
+
+def test_a_token_the_sdks_would_build_is_accepted() -> None:
+    claims = auth.verify(auth.issue_token(KEY, SEND, user_id="alice"), KEY)
+    auth.check_rest_audience(claims, "127.0.0.1:8888", "/api/hubs/chat/:send", "")
+    assert auth.user_id(claims) == "alice"
+
+
+@pytest.mark.parametrize(
+    ("bad_token", "why"),
+    [
+        (token(valid(), key="another key, but just as long as the real one"), "signature"),
+        (token(valid(exp=int(time.time()) - 60)), "expired"),
+        (token(valid(nbf=int(time.time()) + 60)), "invalid"),
+        (token({"aud": SEND}), "invalid"),
+        (token({"exp": int(time.time()) + 60}), "invalid"),
+        (token(valid(), key=KEY * 2, algorithm="HS512"), "invalid"),
+        (jwt.encode(valid(), "", algorithm="none"), "invalid"),
+        ("not.a.token", "invalid"),
+    ],
+)
+def test_bad_tokens_are_refused(bad_token: str, why: str) -> None:
+    with pytest.raises(auth.Unauthorized, match=why):
+        auth.verify(bad_token, KEY)
+
+
+def test_expiry_has_a_small_leeway() -> None:
+    auth.verify(token(valid(exp=int(time.time()) - 2)), KEY)
+
+
+def test_the_key_is_the_access_key_text_not_its_base64_decoding() -> None:
+    base64_key = "dGhpcyBpcyBhIGJhc2U2NCBlbmNvZGVkIGFjY2VzcyBrZXkh"
+    auth.verify(token(valid(), key=base64_key), base64_key)
+
+
+@pytest.mark.parametrize(
+    ("audience", "host", "path", "query"),
+    [
+        (SEND, "127.0.0.1:8888", "/api/hubs/chat/:send", "api-version=2022-06-01"),
+        (
+            f"{SEND}?api-version=2022-06-01",
+            "127.0.0.1:8888",
+            "/api/hubs/chat/:send",
+            "api-version=2022-06-01",
+        ),
+        (f"{SEND}/", "127.0.0.1:8888", "/api/hubs/chat/:send", ""),
+        ("HTTP://127.0.0.1:8888/API/hubs/Chat/:send", "127.0.0.1:8888", "/api/hubs/chat/:send", ""),
+        ("http://localhost/api/v1/hubs/chat", "localhost:80", "/api/v1/hubs/chat", ""),
+        (
+            f"{ENDPOINT}/api/hubs/chat/groups/a%2Fb/:send",
+            "127.0.0.1:8888",
+            "/api/hubs/chat/groups/a/b/:send",
+            "",
+        ),
+    ],
+)
+def test_rest_audience_is_the_url_with_or_without_query(
+    audience: str, host: str, path: str, query: str
+) -> None:
+    auth.check_rest_audience({"aud": audience}, host, path, query)
+
+
+@pytest.mark.parametrize(
+    ("audience", "host", "path", "query"),
+    [
+        (SEND, "127.0.0.1:9999", "/api/hubs/chat/:send", ""),
+        (SEND, "10.0.0.1:8888", "/api/hubs/chat/:send", ""),
+        (SEND, "127.0.0.1:8888", "/api/hubs/other/:send", ""),
+        (
+            f"{SEND}?api-version=2021-01-01",
+            "127.0.0.1:8888",
+            "/api/hubs/chat/:send",
+            "api-version=2022-06-01",
+        ),
+        (f"{ENDPOINT}/client/?hub=chat", "127.0.0.1:8888", "/api/hubs/chat/:send", ""),
+        (SEND, "127.0.0.1:bad", "/api/hubs/chat/:send", ""),
+    ],
+)
+def test_rest_audience_for_another_request_is_refused(
+    audience: str, host: str, path: str, query: str
+) -> None:
+    with pytest.raises(auth.Unauthorized, match="audience"):
+        auth.check_rest_audience({"aud": audience}, host, path, query)
+
+
+def test_one_matching_audience_in_a_list_is_enough() -> None:
+    auth.check_rest_audience(
+        {"aud": ["http://x/", SEND]}, "127.0.0.1:8888", "/api/hubs/chat/:send", ""
+    )
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8888", "127.0.0.1"])  # signalrcore drops the port
+def test_client_audience_is_the_hubs_client_url(host: str) -> None:
+    auth.check_client_audience({"aud": f"{ENDPOINT}/client/?hub=Chat"}, host, "chat")
+
+
+@pytest.mark.parametrize(
+    "audience",
+    [
+        f"{ENDPOINT}/client/?hub=other",
+        f"{ENDPOINT}/client/",
+        SEND,
+        "http://127.0.0.1:1/client/?hub=chat",
+    ],
+)
+def test_client_audience_for_elsewhere_is_refused(audience: str) -> None:
+    with pytest.raises(auth.Unauthorized, match="audience"):
+        auth.check_client_audience({"aud": audience}, "127.0.0.1:8888", "chat")
+
+
+@pytest.mark.parametrize(
+    ("claims", "user"),
+    [
+        ({"asrs.s.uid": "a", "nameid": "b"}, "a"),
+        ({"nameid": "b"}, "b"),
+        ({"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier": "c"}, "c"),
+        ({"sub": "d"}, None),
+        ({"asrs.s.uid": ""}, None),
+    ],
+)
+def test_user_id_claims(claims: dict[str, Any], user: str | None) -> None:
+    assert auth.user_id(claims) == user
+
+
+@pytest.mark.parametrize(
+    ("headers", "query", "expected"),
+    [
+        ({"authorization": "Bearer abc"}, None, "abc"),
+        ({"authorization": "bearer abc"}, "q", "abc"),
+        ({}, "q", "q"),
+        ({"authorization": "Basic abc"}, "q", "q"),
+    ],
+)
+def test_bearer_token_from_header_or_query(
+    headers: dict[str, str], query: str | None, expected: str
+) -> None:
+    assert auth.bearer_token(headers, query) == expected
+
+
+def test_no_token_is_a_bare_challenge() -> None:
+    with pytest.raises(auth.Unauthorized) as refused:
+        auth.bearer_token({"authorization": "Bearer "}, None)
+    assert refused.value.description is None
