@@ -1,0 +1,1 @@
+"""Wire-level fake of SendGrid v3 mail/send."""

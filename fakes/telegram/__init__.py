@@ -1,0 +1,1 @@
+"""Wire-level fake of the Telegram Bot API (what a notifier bot uses)."""
