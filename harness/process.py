@@ -71,6 +71,10 @@ class RunningProcess:
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
+    def is_ready(self) -> bool:
+        """Alive and passing its readiness probe now; never raises."""
+        return self.alive() and self.spec.ready(self)
+
     def check_ready(self) -> bool:
         """One look: ready now or not yet; ComponentFailed once it died or ran out of time."""
         if not self.alive():

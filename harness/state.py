@@ -36,6 +36,7 @@ class ProcessRecord(BaseModel):
     log: str
     ports: dict[str, int] = {}
     side: Side | None = None
+    release: str | None = None
 
     def is_ours(self) -> bool:
         """Alive, and still the process we started: a pid can be reused, its start time not."""

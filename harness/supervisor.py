@@ -1,26 +1,50 @@
-"""Bring a topology up as loopback processes, keep it in hand, and take it down again.
+"""Bring a topology up as loopback processes, keep it running, roll it forward, take it down.
 
 Toxiproxy starts first; every link gets its proxy and the VPN profile's toxics before any
 component starts; components start in dependency order, independent ones in parallel; if any
 fails, everything started is stopped and the error names the component with its log tail.
+While up, the supervisor does locally what Kubernetes does on the cluster: it restarts what
+dies (with back-off) and rolls a component to a new release the way a Deployment does.
 """
 
 from __future__ import annotations
 
+import itertools
 import signal
+import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
 from harness import components, vpn
-from harness.errors import ComponentFailed
+from harness.errors import ComponentFailed, HarnessError
+from harness.events import EventLog
 from harness.ports import LOOPBACK, free_port
 from harness.process import RunningProcess, launch
 from harness.state import LinkRecord, ProcessRecord, TopologyState, process_start_time
-from harness.topology import Component, Link, Side, Topology, Use, Wiring
+from harness.topology import Component, Link, RollingUpdate, Side, Topology, Use, Wiring
 from harness.toxiproxy import Toxiproxy
 from harness.vpn import VpnProfile
+
+
+@dataclass
+class Instance:
+    """One running copy of a component: a pod, in Kubernetes terms."""
+
+    name: str
+    component: Component
+    revision: int
+    release: str
+    ports: dict[str, int]
+    proc: RunningProcess
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    number: int
+    release: str
+    outcome: str  # complete | failed | rolled-back-to
 
 
 class Supervisor:
@@ -28,15 +52,25 @@ class Supervisor:
         self, topology: Topology, run_dir: Path, profile: VpnProfile, env: str = "dev"
     ) -> None:
         self.topology = topology
-        self.env = env
         self.run_dir = run_dir
         self.profile = profile
+        self.env = env
         self.links: list[Link] = topology.links()
-        self.ports: dict[str, dict[str, int]] = {}
+        self.instances: dict[str, Instance] = {}  # in start order
         self.proxy_ports: dict[Use, int] = {}
-        self.processes: dict[str, RunningProcess] = {}  # instance -> process, in start order
-        self.component_of = {i: c for c in topology.components for i in c.instances()}
+        self.revisions: dict[str, list[Revision]] = {
+            c.name: [Revision(1, c.release, "complete")] for c in topology.components
+        }
+        self.events = EventLog(run_dir / "events.jsonl")
         self.api_port = 0
+        self._served_ports: dict[str, dict[str, int]] = {}  # single-instance components
+        self._next_index = {c.name: itertools.count() for c in topology.components}
+        self._lock = threading.RLock()  # instances change under the monitor and operators
+        self._held_down: set[str] = set()
+        self._restart_at: dict[str, float] = {}
+        self._restarts: dict[str, int] = {}
+        self._stopping = threading.Event()
+        self._monitor: threading.Thread | None = None
         self._toxiproxy: RunningProcess | None = None
         self._api: Toxiproxy | None = None
 
@@ -51,7 +85,11 @@ class Supervisor:
             self.down()
             raise
         self.state().save()
-        return time.monotonic() - started
+        self._monitor = threading.Thread(target=self._keep_running, name="restarts", daemon=True)
+        self._monitor.start()
+        seconds = time.monotonic() - started
+        self.events.record("up", "topology", seconds=round(seconds, 3))
+        return seconds
 
     @property
     def api(self) -> Toxiproxy:
@@ -65,63 +103,219 @@ class Supervisor:
         self._toxiproxy.wait_ready()
         self._api = Toxiproxy(self.api_port)
         for component in self.topology.components:
-            for instance in component.instances():
-                self.ports[instance] = {name: free_port() for name in component.ports}
+            if component.replicas == 1:  # served ports must be known before any client starts
+                self._served_ports[component.name] = {p: free_port() for p in component.ports}
         for link in self.links:
-            upstream = f"{LOOPBACK}:{self.ports[link.target.component][link.target.port]}"
-            self.proxy_ports[link.target] = self.api.create_proxy(link.name, upstream).listen_port
+            target = self._served_ports[link.target.component][link.target.port]
+            proxy = self.api.create_proxy(link.name, f"{LOOPBACK}:{target}")
+            self.proxy_ports[link.target] = proxy.listen_port
         vpn.apply_profile(self.api, self.links, self.profile)
 
     def _start_components(self) -> None:
         order = self.topology.start_order()
         order.prepare()
-        starting: dict[str, list[RunningProcess]] = {}
+        starting: dict[str, list[Instance]] = {}
         while order.is_active():
             for name in order.get_ready():
+                component = self.topology.by_name[name]
                 starting[name] = [
-                    self._launch(self.topology.by_name[name], replica)
-                    for replica in range(self.topology.by_name[name].replicas)
+                    self._new_instance(component, 1, component.release)
+                    for _ in range(component.replicas)
                 ]
-            for name, procs in list(starting.items()):
-                if all([proc.check_ready() for proc in procs]):  # check every one, every time
+            for name, instances in list(starting.items()):
+                if all([i.proc.check_ready() for i in instances]):  # look at every one, each time
                     order.done(name)
                     del starting[name]
             time.sleep(0.02)
 
-    def _launch(self, component: Component, replica: int) -> RunningProcess:
-        instance = component.instances()[replica]
+    def _new_instance(self, component: Component, revision: int, release: str) -> Instance:
+        index = next(self._next_index[component.name])
+        name = component.name if component.replicas == 1 else f"{component.name}-{index}"
+        ports = self._served_ports.get(component.name) or {p: free_port() for p in component.ports}
         wiring = Wiring(
-            instance=instance,
-            replica=replica,
-            ports=self.ports[instance],
+            instance=name,
+            replica=index,
+            release=release,
+            ports=ports,
             run_dir=self.run_dir,
             address_of=lambda use: self.address_of(component, use),
         )
-        spec = replace(component.spec(wiring), name=instance)  # one log file per instance
-        proc = launch(spec, self.run_dir / "logs")
-        self.processes[instance] = proc
-        return proc
+        spec = replace(component.spec(wiring), name=name)  # one log file per instance
+        with self._lock:
+            proc = launch(spec, self.run_dir / "logs")
+            instance = Instance(name, component, revision, release, ports, proc)
+            self.instances[name] = instance
+        self.events.record("started", name, pid=proc.pid, release=release)
+        self._save_if_up()
+        return instance
 
     def address_of(self, client: Component, use: Use) -> tuple[str, int]:
-        """Where `client` reaches a served port: through the link when it crosses sides."""
+        """Where `client` reaches a served port: through the link when it crosses the VPN."""
         if self.topology.crosses_vpn(client, use):
             return LOOPBACK, self.proxy_ports[use]
-        return LOOPBACK, self.ports[use.component][use.port]
+        return LOOPBACK, self._served_ports[use.component][use.port]
+
+    # -- restart policy: what a kubelet does for restartPolicy Always ------------------------
+    def _keep_running(self) -> None:
+        while not self._stopping.wait(0.1):
+            with self._lock:
+                for instance in list(self.instances.values()):
+                    if not instance.proc.alive() and instance.name not in self._held_down:
+                        self._restart_when_due(instance)
+
+    def _restart_when_due(self, instance: Instance) -> None:
+        due = self._restart_at.get(instance.name)
+        if due is None:
+            count = self._restarts.get(instance.name, 0)
+            backoff = min(0.5 * 2**count, 10.0)  # CrashLoopBackOff, compressed for a laptop
+            self._restart_at[instance.name] = time.monotonic() + backoff
+            code = instance.proc.popen.returncode
+            self.events.record("exited", instance.name, code=code, restart_in_s=backoff)
+        elif time.monotonic() >= due:
+            del self._restart_at[instance.name]
+            self._restarts[instance.name] = self._restarts.get(instance.name, 0) + 1
+            instance.proc = launch(instance.proc.spec, self.run_dir / "logs")
+            self.events.record("restarted", instance.name, pid=instance.proc.pid)
+            self._save_if_up()
 
     # -- operations -------------------------------------------------------------------------
-    def kill(self, instance: str, signum: int = signal.SIGKILL) -> None:
-        self.processes[instance].signal(signum)
+    def instance(self, name: str) -> Instance:
+        with self._lock:
+            if name not in self.instances:
+                running = ", ".join(self.instances)
+                raise HarnessError(f"no instance {name!r}; running: {running}")
+            return self.instances[name]
+
+    def instances_of(self, component: str) -> list[Instance]:
+        with self._lock:
+            return [i for i in self.instances.values() if i.component.name == component]
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        """Like a node losing a pod: the restart policy brings it back after its back-off."""
+        instance = self.instance(name)
+        sig = signal.Signals(signum).name
+        self.events.record("killed", name, pid=instance.proc.pid, signal=sig)
+        instance.proc.signal(signum)
+
+    def stop(self, name: str) -> None:
+        """Stop and keep it down until `start` (a cordoned node, a scaled-down replica)."""
+        instance = self.instance(name)
+        with self._lock:
+            self._held_down.add(name)
+        instance.proc.stop()
+        self.events.record("stopped", name, pid=instance.proc.pid)
+
+    def start(self, name: str) -> Instance:
+        instance = self.instance(name)
+        with self._lock:
+            self._held_down.discard(name)
+            self._restart_at.pop(name, None)
+            if not instance.proc.alive():
+                instance.proc = launch(instance.proc.spec, self.run_dir / "logs")
+                self.events.record("started", name, pid=instance.proc.pid)
+                self._save_if_up()
+        return instance
+
+    def _remove(self, instance: Instance) -> None:
+        with self._lock:
+            self._held_down.add(instance.name)
+        instance.proc.stop()
+        with self._lock:
+            del self.instances[instance.name]
+            self._held_down.discard(instance.name)
+        self.events.record("removed", instance.name, release=instance.release)
+        self._save_if_up()
 
     def set_profile(self, profile: VpnProfile) -> None:
         self.profile = profile
         vpn.apply_profile(self.api, self.links, profile)
 
+    # -- rollouts: a Deployment's RollingUpdate, then rollback when it cannot progress ------
+    def rollout(self, component_name: str, release: str) -> Revision:
+        """Roll every replica to `release`. If the new replicas do not become ready within the
+        progress deadline, roll back to the previous release; the result says which happened."""
+        component = self.topology.by_name.get(component_name)
+        if component is None or component.strategy is None:
+            rollable = [c.name for c in self.topology.components if c.strategy]
+            raise HarnessError(f"cannot roll out {component_name!r}; rollable: {rollable}")
+        history = self.revisions[component_name]
+        previous = history[-1]
+        revision = previous.number + 1
+        self.events.record("rollout-started", component_name, release=release, revision=revision)
+        old = self.instances_of(component_name)
+        if self._roll(component, component.strategy, revision, release, keep=[], replace=old):
+            return self._record_revision(component, Revision(revision, release, "complete"))
+        self._record_revision(component, Revision(revision, release, "failed"))
+        self.events.record("rollback-started", component_name, release=previous.release)
+        failed = [i for i in self.instances_of(component_name) if i.revision == revision]
+        kept = [i for i in self.instances_of(component_name) if i.revision != revision]
+        back = Revision(revision + 1, previous.release, "rolled-back-to")
+        if not self._roll(component, component.strategy, back.number, back.release, kept, failed):
+            raise ComponentFailed(f"rollback of {component_name} to {previous.release} stalled")
+        return self._record_revision(component, back)
+
+    def _roll(
+        self,
+        component: Component,
+        strategy: RollingUpdate,
+        revision: int,
+        release: str,
+        keep: list[Instance],
+        replace: list[Instance],
+    ) -> bool:
+        """Surge new replicas, retire old ones only while enough stay available, and give up
+        when no new replica became ready within the progress deadline."""
+        replicas = component.replicas
+        new = list(keep)
+        replace = list(replace)
+        deadline = time.monotonic() + strategy.progress_deadline_s
+        ready_count = 0
+        while True:
+            ready_new = [i for i in new if i.proc.is_ready()]
+            if len(ready_new) == replicas and not replace:
+                return True
+            if len(ready_new) > ready_count:  # progress resets the deadline, as in Kubernetes
+                ready_count = len(ready_new)
+                deadline = time.monotonic() + strategy.progress_deadline_s
+            if time.monotonic() > deadline:
+                self.events.record("rollout-stalled", component.name, release=release)
+                return False
+            available = len(ready_new) + sum(i.proc.is_ready() for i in replace)
+            for old in sorted(replace, key=lambda i: i.proc.is_ready()):  # unready ones first
+                was_ready = old.proc.is_ready()
+                if was_ready and available - 1 < replicas - strategy.max_unavailable:
+                    break
+                replace.remove(old)
+                self._remove(old)
+                available -= int(was_ready)
+            while len(new) < replicas and len(new) + len(replace) < replicas + strategy.max_surge:
+                new.append(self._new_instance(component, revision, release))
+            time.sleep(0.1)
+
+    def _record_revision(self, component: Component, revision: Revision) -> Revision:
+        assert component.strategy is not None
+        history = self.revisions[component.name]
+        history.append(revision)
+        del history[: -component.strategy.revision_history_limit]
+        self.events.record(
+            f"rollout-{revision.outcome}",
+            component.name,
+            release=revision.release,
+            revision=revision.number,
+        )
+        return revision
+
     # -- take-down --------------------------------------------------------------------------
     def down(self) -> None:
         """Stop every instance, newest first, then the link layer. Safe to call twice."""
-        for proc in reversed(list(self.processes.values())):
-            proc.stop()
-        self.processes.clear()
+        self._stopping.set()
+        if self._monitor is not None:
+            self._monitor.join()
+            self._monitor = None
+        with self._lock:
+            for instance in reversed(list(self.instances.values())):
+                instance.proc.stop()
+            self.instances.clear()
         if self._api is not None:
             self._api.close()
             self._api = None
@@ -141,10 +335,20 @@ class Supervisor:
     ) -> None:
         self.down()
 
+    # -- the state on disk ------------------------------------------------------------------
+    def _save_if_up(self) -> None:
+        if self._monitor is not None:  # after bring-up: keep the state file's pids current
+            self.state().save()
+
     def state(self) -> TopologyState:
-        """The topology as started: written to the run folder for `spyh status/down/vpn`."""
+        """The topology as it runs now, for the run folder and `spyh status/down/vpn`."""
         if self._toxiproxy is None:
             raise ComponentFailed("the topology is not up")
+        with self._lock:
+            instances = {
+                name: _record(i.proc, i.ports, i.component.side, i.release)
+                for name, i in self.instances.items()
+            }
         return TopologyState(
             env=self.env,
             run_dir=str(self.run_dir),
@@ -161,15 +365,15 @@ class Supervisor:
                 )
                 for link in self.links
             ],
-            instances={
-                name: _record(proc, self.ports[name], self.component_of[name].side)
-                for name, proc in self.processes.items()
-            },
+            instances=instances,
         )
 
 
 def _record(
-    proc: RunningProcess, ports: dict[str, int] | None = None, side: Side | None = None
+    proc: RunningProcess,
+    ports: dict[str, int] | None = None,
+    side: Side | None = None,
+    release: str | None = None,
 ) -> ProcessRecord:
     return ProcessRecord(
         pid=proc.pid,
@@ -178,4 +382,5 @@ def _record(
         log=str(proc.log_path),
         ports=ports or {},
         side=side,
+        release=release,
     )

@@ -35,6 +35,7 @@ class Wiring:
 
     instance: str
     replica: int
+    release: str
     ports: Mapping[str, int]
     run_dir: Path
     address_of: Callable[[Use], tuple[str, int]]
@@ -45,6 +46,22 @@ class Wiring:
 
 
 @dataclass(frozen=True, slots=True)
+class RollingUpdate:
+    """A Deployment's update strategy, as its chart values declare it."""
+
+    max_surge: int = 1
+    max_unavailable: int = 0
+    progress_deadline_s: float = 60.0
+    revision_history_limit: int = 10
+
+    def __post_init__(self) -> None:
+        if self.max_surge < 0 or self.max_unavailable < 0:
+            raise ValueError("maxSurge and maxUnavailable must not be negative")
+        if self.max_surge == 0 and self.max_unavailable == 0:
+            raise ValueError("maxSurge and maxUnavailable cannot both be 0")
+
+
+@dataclass(frozen=True, slots=True)
 class Component:
     name: str
     side: Side
@@ -52,6 +69,8 @@ class Component:
     ports: tuple[str, ...] = ()
     uses: tuple[Use, ...] = ()
     replicas: int = 1
+    release: str = "local"  # what a rollout replaces; the spec reads it from its Wiring
+    strategy: RollingUpdate | None = None  # None: not rolled, restarted in place
 
     def instances(self) -> list[str]:
         if self.replicas == 1:
@@ -87,8 +106,13 @@ class Topology:
                     )
                 if served.replicas != 1:
                     raise HarnessError(
-                        f"{component.name} uses {use.component}, which has "
-                        "replicas: address one instance or put a service in front"
+                        f"{component.name} uses {use.component}, which has replicas: "
+                        "address one instance or put a service in front"
+                    )
+                if served.strategy is not None:
+                    raise HarnessError(
+                        f"{component.name} uses {use.component}, which is rolled out: "
+                        "a rollout gives new replicas new ports, so nothing may depend on them"
                     )
 
     def start_order(self) -> graphlib.TopologicalSorter[str]:

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from harness import components
 from harness.errors import ComponentFailed
 from harness.process import ProcessSpec, http, log_line
 from harness.supervisor import Supervisor
-from harness.topology import Component, Topology, Use, Wiring
+from harness.topology import Component, RollingUpdate, Topology, Use, Wiring
 from harness.vpn import VpnProfile
 
 TABLE = Use("azurite", "table")
@@ -87,4 +88,97 @@ def test_a_component_that_will_not_start_is_named_and_everything_is_stopped(tmp_
         ComponentFailed, match=r"component strategy exited with code 3[\s\S]*strategy.yaml"
     ):
         supervisor.up()
-    assert supervisor.processes == {}
+    assert supervisor.instances == {}
+
+
+def test_a_killed_instance_is_restarted_and_a_stopped_one_stays_down(tmp_path: Path) -> None:
+    with Supervisor(TOPOLOGY, tmp_path, VpnProfile(1, 1)) as supervisor:
+        first = supervisor.instance("client-0").proc.pid
+        supervisor.kill("client-0")
+        deadline = time.monotonic() + 15
+        while supervisor.instance("client-0").proc.pid == first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        restarted = supervisor.instance("client-0").proc
+        assert restarted.pid != first
+        restarted.wait_ready()
+        supervisor.stop("client-1")
+        time.sleep(1.0)  # longer than the first back-off: a held-down instance must not return
+        assert not supervisor.instance("client-1").proc.alive()
+        assert supervisor.start("client-1").proc.alive()
+        kinds = [(e["kind"], e["subject"]) for e in supervisor.events.read()]
+        assert kinds.index(("killed", "client-0")) < kinds.index(("exited", "client-0"))
+        assert ("stopped", "client-1") in kinds
+        saved = supervisor.state().instances["client-0"].pid
+        assert saved == restarted.pid
+
+
+def worker(w: Wiring) -> ProcessSpec:
+    """A release named 'unready' starts but never listens, as a release whose readiness fails."""
+    port = w.ports["http"]
+    serve = "unready" if w.release == "unready" else f"('127.0.0.1', {port})"
+    code = (
+        "import http.server, time\n"
+        f"address = {serve}\n"
+        "if address == 'unready':\n    time.sleep(3600)\n"
+        "http.server.HTTPServer(address, http.server.SimpleHTTPRequestHandler).serve_forever()"
+    )
+    return ProcessSpec(w.instance, [sys.executable, "-c", code], http(f"http://127.0.0.1:{port}/"))
+
+
+ROLLED = Topology(
+    (
+        Component(
+            "worker",
+            "edge",
+            worker,
+            ports=("http",),
+            replicas=3,
+            release="1",
+            strategy=RollingUpdate(max_surge=1, max_unavailable=0, progress_deadline_s=3),
+        ),
+    )
+)
+
+
+def rollout_watching_availability(supervisor: Supervisor, release: str) -> tuple[str, int]:
+    """Roll out while sampling how many replicas are ready; returns (outcome, fewest ready)."""
+    fewest = [3]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            ready = sum(i.proc.is_ready() for i in supervisor.instances_of("worker"))
+            fewest[0] = min(fewest[0], ready)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        outcome = supervisor.rollout("worker", release).outcome
+    finally:
+        done.set()
+        watcher.join()
+    return outcome, fewest[0]
+
+
+def test_a_rollout_surges_and_never_drops_below_the_replica_count(tmp_path: Path) -> None:
+    with Supervisor(ROLLED, tmp_path, VpnProfile(1, 1)) as supervisor:
+        outcome, fewest = rollout_watching_availability(supervisor, "2")
+        assert outcome == "complete"
+        assert fewest >= 3  # maxUnavailable 0
+        workers = supervisor.instances_of("worker")
+        assert [w.release for w in workers] == ["2", "2", "2"]
+        assert all(w.proc.is_ready() for w in workers)
+
+
+def test_a_release_that_never_gets_ready_is_rolled_back(tmp_path: Path) -> None:
+    with Supervisor(ROLLED, tmp_path, VpnProfile(1, 1)) as supervisor:
+        outcome, fewest = rollout_watching_availability(supervisor, "unready")
+        assert outcome == "rolled-back-to"
+        assert fewest >= 3
+        workers = supervisor.instances_of("worker")
+        assert [w.release for w in workers] == ["1", "1", "1"]
+        history = [(r.release, r.outcome) for r in supervisor.revisions["worker"]]
+        assert history == [("1", "complete"), ("unready", "failed"), ("1", "rolled-back-to")]
+        kinds = [e["kind"] for e in supervisor.events.read()]
+        assert kinds.index("rollout-stalled") < kinds.index("rollback-started")

@@ -101,5 +101,5 @@ def test_a_malformed_profile_is_named(fields: dict[str, int], message: str) -> N
 
 
 def test_wiring_builds_urls(tmp_path: Path) -> None:
-    wiring = Wiring("bot-1", 1, {"health": 1}, tmp_path, lambda use: ("127.0.0.1", 4242))
+    wiring = Wiring("bot-1", 1, "1.2.0", {"health": 1}, tmp_path, lambda use: ("127.0.0.1", 4242))
     assert wiring.url(Use("backend", "http")) == "http://127.0.0.1:4242"
