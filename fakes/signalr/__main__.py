@@ -18,8 +18,8 @@ import uvicorn
 from fakes.signalr.app import MAX_CLIENT_MESSAGE_BYTES, Settings, create_app
 
 
-def connection_string(host: str, port: int, access_key: str) -> str:
-    return f"Endpoint=http://{host}:{port};AccessKey={access_key};Version=1.0;"
+def connection_string(endpoint: str, access_key: str) -> str:
+    return f"Endpoint={endpoint};AccessKey={access_key};Version=1.0;"
 
 
 class _Server(uvicorn.Server):
@@ -80,8 +80,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     access_key = args.access_key or secrets.token_urlsafe(32)
     sock = socket.create_server((args.host, args.port))
-    port = sock.getsockname()[1]
-    settings = Settings(access_key, args.keepalive, args.client_timeout, args.handshake_timeout)
+    endpoint = f"http://{args.host}:{sock.getsockname()[1]}"
+    settings = Settings(
+        endpoint, access_key, args.keepalive, args.client_timeout, args.handshake_timeout
+    )
     config = uvicorn.Config(
         create_app(settings),
         log_level=args.log_level,
@@ -98,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # the graceful one that was asked for, so let that end in exit code 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
-    _Server(config, connection_string(args.host, port, access_key)).run(sockets=[sock])
+    _Server(config, connection_string(endpoint, access_key)).run(sockets=[sock])
 
 
 if __name__ == "__main__":

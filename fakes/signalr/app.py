@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from fakes.signalr.admin import Admin
+from fakes.signalr.auth import Verifier
 from fakes.signalr.client import ClientEndpoint
 from fakes.signalr.faults import FaultInjection, Faults
 from fakes.signalr.hub import Service
@@ -29,6 +30,7 @@ MAX_CLIENT_MESSAGE_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class Settings:
+    endpoint: str  # http://host:port, what tokens are addressed to
     access_key: str
     keepalive_s: float = 15.0
     client_timeout_s: float = 30.0
@@ -66,8 +68,9 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             timers.cancel()
 
-    rest = RestApi(service, settings.access_key)
-    client = ClientEndpoint(service, settings.access_key, MAX_CLIENT_MESSAGE_BYTES)
+    verifier = Verifier(settings.endpoint, settings.access_key)
+    rest = RestApi(service, verifier)
+    client = ClientEndpoint(service, verifier, MAX_CLIENT_MESSAGE_BYTES)
     return Starlette(
         routes=[
             Route("/api/{path:path}", rest.handle, methods=METHODS),

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 import jwt
 
@@ -33,6 +34,27 @@ class Unauthorized(Exception):
     def __init__(self, description: str | None) -> None:
         super().__init__(description or "no bearer token")
         self.description = description
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """What one service instance accepts: tokens signed with its AccessKey and addressed to
+    its endpoint (`http://host:port`, as in the connection string)."""
+
+    endpoint: str
+    access_key: str = field(repr=False)
+
+    def rest_call(self, headers: Mapping[str, str], path: str, query: str) -> dict[str, Any]:
+        claims = verify(bearer_token(headers, None), self.access_key)
+        check_rest_audience(claims, self.endpoint, path, query)
+        return claims
+
+    def client(
+        self, headers: Mapping[str, str], access_token: str | None, hub: str
+    ) -> dict[str, Any]:
+        claims = verify(bearer_token(headers, access_token), self.access_key)
+        check_client_audience(claims, self.endpoint, hub)
+        return claims
 
 
 def issue_token(
@@ -85,12 +107,13 @@ def user_id(claims: Mapping[str, Any]) -> str | None:
     return None
 
 
-def check_rest_audience(claims: Mapping[str, Any], host: str, path: str, query: str) -> None:
-    """The audience must be this request's URL, query string included or not."""
+def check_rest_audience(claims: Mapping[str, Any], endpoint: str, path: str, query: str) -> None:
+    """The audience must be this request's URL on the service's endpoint, query string included
+    or not."""
     for audience in _audiences(claims):
         aud = urlsplit(audience)
         if (
-            _same_host(aud.netloc, aud.scheme, host)
+            _same_origin(aud, endpoint)
             and _same_path(aud.path, path)
             and (aud.query == "" or aud.query.lower() == query.lower())
         ):
@@ -98,13 +121,15 @@ def check_rest_audience(claims: Mapping[str, Any], host: str, path: str, query: 
     raise Unauthorized("the audience is not this request's URL")
 
 
-def check_client_audience(claims: Mapping[str, Any], host: str, hub: str) -> None:
-    """The audience must be the client URL of this hub, `{endpoint}/client/?hub={hub}`."""
+def check_client_audience(claims: Mapping[str, Any], endpoint: str, hub: str) -> None:
+    """The audience must be the hub's client URL, `{endpoint}/client/?hub={hub}`. It names the
+    service's endpoint even when clients come through a proxy (ClientEndpoint), so the request's
+    own Host does not matter."""
     for audience in _audiences(claims):
         aud = urlsplit(audience)
         hubs = parse_qs(aud.query).get("hub", [])
         if (
-            _same_host(aud.netloc, aud.scheme, host)
+            _same_origin(aud, endpoint)
             and _same_path(aud.path, "/client")
             and [h.lower() for h in hubs] == [hub.lower()]
         ):
@@ -122,25 +147,17 @@ def _same_path(audience_path: str, request_path: str) -> bool:
     return unquote(audience_path).rstrip("/").lower() == request_path.rstrip("/").lower()
 
 
-_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _same_host(audience_netloc: str, audience_scheme: str, host_header: str) -> bool:
-    """Host and port as the request's Host header names them. Some clients (signalrcore) send
-    the host without its port; then only the host name is compared."""
-    aud, req = _split_host(audience_netloc), _split_host(host_header)
-    if aud is None or req is None or aud[0] != req[0]:
-        return False
-    (_, aud_port), (_, req_port) = aud, req
-    if req_port is None:
-        return True
-    return (aud_port or _DEFAULT_PORTS.get(audience_scheme.lower())) == req_port
+def _same_origin(audience: SplitResult, endpoint: str) -> bool:
+    return _origin(audience) == _origin(urlsplit(endpoint)) != ("", "", 0)
 
 
-def _split_host(netloc: str) -> tuple[str, int | None] | None:
-    parsed = urlsplit(f"//{netloc}")
+def _origin(url: SplitResult) -> tuple[str, str, int]:
+    scheme = url.scheme.lower()
     try:
-        port = parsed.port
+        port = url.port or _DEFAULT_PORTS.get(scheme, 0)
     except ValueError:
-        return None
-    return (parsed.hostname, port) if parsed.hostname else None
+        return ("", "", 0)
+    return (scheme, url.hostname or "", port)

@@ -34,9 +34,9 @@ PROTOCOL_ERROR = "Connection closed with an error."
 
 
 class ClientEndpoint:
-    def __init__(self, service: Service, access_key: str, max_message_bytes: int) -> None:
+    def __init__(self, service: Service, verifier: auth.Verifier, max_message_bytes: int) -> None:
         self._service = service
-        self._access_key = access_key
+        self._verifier = verifier
         self._max_message_bytes = max_message_bytes
 
     def routes(self) -> list[BaseRoute]:
@@ -92,10 +92,8 @@ class ClientEndpoint:
         await session.run(hub_key, connection_id, auth.user_id(claims))
 
     def _authenticate(self, request: HTTPConnection, hub: str) -> dict[str, Any]:
-        token = auth.bearer_token(request.headers, request.query_params.get("access_token"))
-        claims = auth.verify(token, self._access_key)
-        auth.check_client_audience(claims, request.headers.get("host", ""), hub)
-        return claims
+        access_token = request.query_params.get("access_token")
+        return self._verifier.client(request.headers, access_token, hub)
 
 
 class _SocketTransport:

@@ -138,18 +138,17 @@ class Operation:
 def _op(
     methods: str, path: str, handler: Handler, ok: int, missing: str = "", anonymous: bool = False
 ) -> Operation:
-    return Operation(
-        frozenset(methods.split()), tuple(path.split("/")), handler, ok, missing, anonymous
-    )
+    segments = tuple(s if s.startswith("{") else s.lower() for s in path.split("/"))
+    return Operation(frozenset(methods.split()), segments, handler, ok, missing, anonymous)
 
 
 _NO_CONNECTION = "Error.Connection.NotExisted"
 
 
 class RestApi:
-    def __init__(self, service: Service, access_key: str) -> None:
+    def __init__(self, service: Service, verifier: auth.Verifier) -> None:
         self._service = service
-        self._access_key = access_key
+        self._verifier = verifier
         self._operations = self._table()
 
     def _table(self) -> list[Operation]:
@@ -272,11 +271,7 @@ class RestApi:
     ) -> Response:
         if not operation.anonymous:
             try:
-                token = auth.bearer_token(request.headers, None)
-                claims = auth.verify(token, self._access_key)
-                auth.check_rest_audience(
-                    claims, request.headers.get("host", ""), request.url.path, request.url.query
-                )
+                self._verifier.rest_call(request.headers, request.url.path, request.url.query)
             except auth.Unauthorized as error:
                 return unauthorized(error.description)
         self._validate(params, request.query_params.get("application"))

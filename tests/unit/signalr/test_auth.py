@@ -26,8 +26,20 @@ def valid(**overrides: Any) -> dict[str, Any]:
 
 def test_a_token_the_sdks_would_build_is_accepted() -> None:
     claims = auth.verify(auth.issue_token(KEY, SEND, user_id="alice"), KEY)
-    auth.check_rest_audience(claims, "127.0.0.1:8888", "/api/hubs/chat/:send", "")
+    auth.check_rest_audience(claims, ENDPOINT, "/api/hubs/chat/:send", "")
     assert auth.user_id(claims) == "alice"
+
+
+def test_the_verifier_takes_the_token_from_where_each_client_puts_it() -> None:
+    verifier = auth.Verifier(ENDPOINT, KEY)
+    rest = auth.issue_token(KEY, SEND)
+    client = auth.issue_token(KEY, f"{ENDPOINT}/client/?hub=chat", user_id="bob")
+    verifier.rest_call({"authorization": f"Bearer {rest}"}, "/api/hubs/chat/:send", "")
+    assert verifier.client({}, client, "chat")["asrs.s.uid"] == "bob"
+    with pytest.raises(auth.Unauthorized):
+        verifier.rest_call({}, "/api/hubs/chat/:send", "")  # REST never reads access_token
+    with pytest.raises(auth.Unauthorized, match="audience"):
+        verifier.client({"authorization": f"Bearer {rest}"}, None, "chat")
 
 
 @pytest.mark.parametrize(
@@ -58,64 +70,50 @@ def test_the_key_is_the_access_key_text_not_its_base64_decoding() -> None:
 
 
 @pytest.mark.parametrize(
-    ("audience", "host", "path", "query"),
+    ("audience", "path", "query"),
     [
-        (SEND, "127.0.0.1:8888", "/api/hubs/chat/:send", "api-version=2022-06-01"),
-        (
-            f"{SEND}?api-version=2022-06-01",
-            "127.0.0.1:8888",
-            "/api/hubs/chat/:send",
-            "api-version=2022-06-01",
-        ),
-        (f"{SEND}/", "127.0.0.1:8888", "/api/hubs/chat/:send", ""),
-        ("HTTP://127.0.0.1:8888/API/hubs/Chat/:send", "127.0.0.1:8888", "/api/hubs/chat/:send", ""),
-        ("http://localhost/api/v1/hubs/chat", "localhost:80", "/api/v1/hubs/chat", ""),
-        (
-            f"{ENDPOINT}/api/hubs/chat/groups/a%2Fb/:send",
-            "127.0.0.1:8888",
-            "/api/hubs/chat/groups/a/b/:send",
-            "",
-        ),
+        (SEND, "/api/hubs/chat/:send", "api-version=2022-06-01"),
+        (f"{SEND}?api-version=2022-06-01", "/api/hubs/chat/:send", "api-version=2022-06-01"),
+        (f"{SEND}/", "/api/hubs/chat/:send", ""),
+        ("HTTP://127.0.0.1:8888/API/hubs/Chat/:send", "/api/hubs/chat/:send", ""),
+        (f"{ENDPOINT}/api/hubs/chat/groups/a%2Fb/:send", "/api/hubs/chat/groups/a/b/:send", ""),
     ],
 )
 def test_rest_audience_is_the_url_with_or_without_query(
-    audience: str, host: str, path: str, query: str
+    audience: str, path: str, query: str
 ) -> None:
-    auth.check_rest_audience({"aud": audience}, host, path, query)
+    auth.check_rest_audience({"aud": audience}, ENDPOINT, path, query)
 
 
-@pytest.mark.parametrize(
-    ("audience", "host", "path", "query"),
-    [
-        (SEND, "127.0.0.1:9999", "/api/hubs/chat/:send", ""),
-        (SEND, "10.0.0.1:8888", "/api/hubs/chat/:send", ""),
-        (SEND, "127.0.0.1:8888", "/api/hubs/other/:send", ""),
-        (
-            f"{SEND}?api-version=2021-01-01",
-            "127.0.0.1:8888",
-            "/api/hubs/chat/:send",
-            "api-version=2022-06-01",
-        ),
-        (f"{ENDPOINT}/client/?hub=chat", "127.0.0.1:8888", "/api/hubs/chat/:send", ""),
-        (SEND, "127.0.0.1:bad", "/api/hubs/chat/:send", ""),
-    ],
-)
-def test_rest_audience_for_another_request_is_refused(
-    audience: str, host: str, path: str, query: str
-) -> None:
-    with pytest.raises(auth.Unauthorized, match="audience"):
-        auth.check_rest_audience({"aud": audience}, host, path, query)
-
-
-def test_one_matching_audience_in_a_list_is_enough() -> None:
+def test_default_ports_are_implied() -> None:
     auth.check_rest_audience(
-        {"aud": ["http://x/", SEND]}, "127.0.0.1:8888", "/api/hubs/chat/:send", ""
+        {"aud": "http://localhost/api/v1/hubs/chat"}, "http://localhost:80", "/api/v1/hubs/chat", ""
     )
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:8888", "127.0.0.1"])  # signalrcore drops the port
-def test_client_audience_is_the_hubs_client_url(host: str) -> None:
-    auth.check_client_audience({"aud": f"{ENDPOINT}/client/?hub=Chat"}, host, "chat")
+@pytest.mark.parametrize(
+    ("audience", "path", "query"),
+    [
+        ("http://127.0.0.1:9999/api/hubs/chat/:send", "/api/hubs/chat/:send", ""),
+        ("http://10.0.0.1:8888/api/hubs/chat/:send", "/api/hubs/chat/:send", ""),
+        ("https://127.0.0.1:8888/api/hubs/chat/:send", "/api/hubs/chat/:send", ""),
+        (SEND, "/api/hubs/other/:send", ""),
+        (f"{SEND}?api-version=2021-01-01", "/api/hubs/chat/:send", "api-version=2022-06-01"),
+        (f"{ENDPOINT}/client/?hub=chat", "/api/hubs/chat/:send", ""),
+        ("http://127.0.0.1:bad/api/hubs/chat/:send", "/api/hubs/chat/:send", ""),
+    ],
+)
+def test_rest_audience_for_another_request_is_refused(audience: str, path: str, query: str) -> None:
+    with pytest.raises(auth.Unauthorized, match="audience"):
+        auth.check_rest_audience({"aud": audience}, ENDPOINT, path, query)
+
+
+def test_one_matching_audience_in_a_list_is_enough() -> None:
+    auth.check_rest_audience({"aud": ["http://x/", SEND]}, ENDPOINT, "/api/hubs/chat/:send", "")
+
+
+def test_client_audience_is_the_hubs_client_url() -> None:
+    auth.check_client_audience({"aud": f"{ENDPOINT}/client/?hub=Chat"}, ENDPOINT, "chat")
 
 
 @pytest.mark.parametrize(
@@ -129,7 +127,7 @@ def test_client_audience_is_the_hubs_client_url(host: str) -> None:
 )
 def test_client_audience_for_elsewhere_is_refused(audience: str) -> None:
     with pytest.raises(auth.Unauthorized, match="audience"):
-        auth.check_client_audience({"aud": audience}, "127.0.0.1:8888", "chat")
+        auth.check_client_audience({"aud": audience}, ENDPOINT, "chat")
 
 
 @pytest.mark.parametrize(
