@@ -6,19 +6,23 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from harness import vpn
+from harness.control import call
 from harness.errors import HarnessError
 from harness.run_folder import new_run_folder
 from harness.state import TopologyState
@@ -52,32 +56,69 @@ def up(
     vpn_rtt: Annotated[
         int | None, typer.Option(min=0, max=2000, help="override the VPN round trip (ms)")
     ] = None,
-    detach: Annotated[bool, typer.Option(help="leave it running; `spyh down` stops it")] = False,
+    detach: Annotated[
+        bool, typer.Option(help="run in the background; `spyh down` stops it")
+    ] = False,
+    run_dir: Annotated[Path | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Start every component on loopback, each edge-cloud connection through its VPN link."""
+    if detach:
+        _up_in_background(env, vpn_rtt)
+        return
+    from harness.control import ControlServer
     from harness.local_topology import build
     from harness.supervisor import Supervisor
 
     topology, profile = build(env.value)
     if vpn_rtt is not None:
         profile = VpnProfile.from_rtt(vpn_rtt, min(profile.jitter_ms, vpn_rtt // 2))
-    run_dir = new_run_folder("up")
+    run_dir = run_dir or new_run_folder("up")
     supervisor = Supervisor(topology, run_dir, profile, env.value)
+    shutdown = threading.Event()
     _stop_on_sigterm()
     seconds = supervisor.up()
-    state = supervisor.state()
-    console.print(
-        f"{len(state.instances)} instances ready in {seconds:.1f} s; run folder {run_dir}"
-    )
-    if detach:
-        return
+    control = ControlServer(supervisor, shutdown)
     try:
-        with Live(_status_table(state), console=console, refresh_per_second=1) as live:
-            while True:
-                time.sleep(1)
-                live.update(_status_table(state))
+        control.start()
+        supervisor.control_port = control.port
+        supervisor.state().save()
+        console.print(
+            f"{len(supervisor.instances)} instances ready in {seconds:.1f} s; run folder {run_dir}"
+        )
+        if console.is_terminal:
+            with Live(_status_table(supervisor.state()), console=console) as live:
+                while not shutdown.wait(1):
+                    live.update(_status_table(supervisor.state()))
+        else:
+            shutdown.wait()
     finally:
+        control.stop()
         supervisor.down()
+
+
+def _up_in_background(env: Env, vpn_rtt: int | None) -> None:
+    """The same `spyh up`, in its own session; returns once it is ready or names why not."""
+    run_dir = new_run_folder("up")
+    argv = [sys.executable, "-m", "harness", "up", "--env", env.value, "--run-dir", str(run_dir)]
+    if vpn_rtt is not None:
+        argv += ["--vpn-rtt", str(vpn_rtt)]
+    output = run_dir / "spyh-up.log"
+    with output.open("wb") as log:
+        daemon = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd=ROOT
+        )
+    while daemon.poll() is None:
+        try:
+            if TopologyState.load(run_dir).control_port:
+                console.print(
+                    f"topology up in the background (pid {daemon.pid}); "
+                    f"run folder {run_dir}; `spyh down` stops it"
+                )
+                return
+        except HarnessError:
+            pass  # not written yet
+        time.sleep(0.1)
+    raise HarnessError(output.read_text(errors="replace").strip() or "spyh up exited early")
 
 
 @app.command()
@@ -88,10 +129,45 @@ def status() -> None:
 
 @app.command()
 def down() -> None:
-    """Stop the running topology (by recorded pid and start time, never by name)."""
+    """Stop the running topology: its supervisor stops what it started; if the supervisor is
+    gone, the recorded processes are stopped (by pid and start time, never by name)."""
     state = TopologyState.load()
+    if state.toxiproxy.is_ours():
+        with suppress(HarnessError):  # no supervisor left to ask: stop what it recorded
+            call(state.control_port, "POST", "/shutdown")
+        deadline = time.monotonic() + 60
+        while state.toxiproxy.is_ours() and time.monotonic() < deadline:
+            time.sleep(0.1)
     state.stop_all()
     console.print(f"stopped {len(state.instances)} instances and the VPN link layer")
+
+
+@app.command()
+def rollout(
+    component: Annotated[str, typer.Argument(help="a rolled component, e.g. bot")],
+    image_version: Annotated[str, typer.Option(help="the release to roll to")],
+) -> None:
+    """Roll a component of the running topology to a release, as its Deployment would;
+    a release that does not become ready is rolled back automatically."""
+    state = TopologyState.load()
+    body = {"component": component, "release": image_version}
+    result = call(state.control_port, "POST", "/rollouts", body, timeout_s=900)
+    console.print(
+        f"{component}: revision {result['revision']} ({result['release']}) {result['outcome']}"
+    )
+    if result["outcome"] != "complete":
+        raise typer.Exit(1)
+
+
+@app.command()
+def kill(
+    instance: Annotated[str, typer.Argument(help="an instance, e.g. bot-0")],
+    signal_name: Annotated[str, typer.Option("--signal", help="e.g. SIGKILL, SIGTERM")] = "SIGKILL",
+) -> None:
+    """Send a signal to one instance; its restart policy brings it back."""
+    state = TopologyState.load()
+    call(state.control_port, "POST", f"/instances/{instance}/kill", {"signal": signal_name})
+    console.print(f"{signal_name} sent to {instance}")
 
 
 @app.command()
@@ -182,8 +258,8 @@ def scenarios(ctx: typer.Context) -> None:
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _status_table(state: TopologyState) -> Table:
-    table = Table(title=f"spy-hybrid ({state.env}) — VPN {state.profile}", title_justify="left")
+def _status_table(state: TopologyState) -> Group:
+    table = Table()
     for column in ("instance", "side", "pid", "state", "ports"):
         table.add_column(column)
     for row in state.status():
@@ -196,7 +272,7 @@ def _status_table(state: TopologyState) -> Table:
         )
         ports = " ".join(f"{name}={port}" for name, port in row.ports.items())
         table.add_row(row.instance, row.side, str(row.pid), shown, ports)
-    return table
+    return Group(Text(f"spy-hybrid ({state.env}); VPN: {state.profile}"), table)
 
 
 def _on_links(action: Callable[[Toxiproxy, list[Link]], None]) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.toolchain import ROOT
 
-RUNS = ROOT / ".runs"
+# SPYH_RUNS_DIR lets tests keep their runs apart from an operator's `.runs/latest-*`.
+RUNS = Path(os.environ.get("SPYH_RUNS_DIR", ROOT / ".runs"))
 
 
 def new_run_folder(kind: str) -> Path:

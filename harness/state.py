@@ -82,6 +82,7 @@ class TopologyState(BaseModel):
     run_dir: str
     toxiproxy: ProcessRecord
     toxiproxy_api_port: int
+    control_port: int  # the supervisor's control API; 0 when nothing serves it
     profile: VpnProfile
     links: list[LinkRecord]
     instances: dict[str, ProcessRecord]  # in start order

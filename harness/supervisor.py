@@ -63,6 +63,7 @@ class Supervisor:
         }
         self.events = EventLog(run_dir / "events.jsonl")
         self.api_port = 0
+        self.control_port = 0  # set by whoever serves the control API beside it
         self._served_ports: dict[str, dict[str, int]] = {}  # single-instance components
         self._next_index = {c.name: itertools.count() for c in topology.components}
         self._lock = threading.RLock()  # instances change under the monitor and operators
@@ -354,6 +355,7 @@ class Supervisor:
             run_dir=str(self.run_dir),
             toxiproxy=_record(self._toxiproxy),
             toxiproxy_api_port=self.api_port,
+            control_port=self.control_port,
             profile=self.profile,
             links=[
                 LinkRecord(
