@@ -40,6 +40,20 @@ class SignalBus(Protocol):
     async def publish(self, signal: Signal) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ClientAccess:
+    """Where a subscriber connects to receive signals, and the token it connects with."""
+
+    url: str
+    access_token: str
+
+
+class SignalNegotiator(Protocol):
+    """Cloud side: lets the dashboard and the edge bots connect to the signal hub."""
+
+    def negotiate(self, user_id: str | None = None) -> ClientAccess: ...
+
+
 class SignalSubscription(Protocol):
     """Edge side: signals as they arrive over the VPN link, reconnecting on its own."""
 
@@ -77,8 +91,15 @@ class EventStore(Protocol):
     async def upsert(self, record: StoredRecord) -> None: ...
 
     def query(
-        self, table: str, partition_key: str | None = None
-    ) -> AsyncIterator[StoredRecord]: ...
+        self,
+        table: str,
+        partition_key: str | None = None,
+        after_row_key: str | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[StoredRecord]:
+        """Records in (partition, row) key order, those after `after_row_key` only if given,
+        at most `limit` of them: pages that survive concurrent inserts."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +126,14 @@ class Secret:
     name: str
     value: str
     version: str
+
+
+class Dependency(Protocol):
+    """Something a service needs reachable to be ready (readiness, not liveness)."""
+
+    async def ping(self) -> None:
+        """Returns when the dependency answers; raises when it does not."""
+        ...
 
 
 class SecretStore(Protocol):
@@ -143,9 +172,13 @@ class Notifier(Protocol):
 
 class Telemetry(Protocol):
     def span(
-        self, name: str, parent: Mapping[str, str] | None = None
+        self,
+        name: str,
+        parent: Mapping[str, str] | None = None,
+        attributes: Mapping[str, str] | None = None,
     ) -> AbstractContextManager[dict[str, str]]:
-        """A trace span; yields its W3C context (traceparent) to carry across the VPN."""
+        """A trace span, a child of `parent` (a W3C context) if given, else of the current span;
+        yields its own W3C context (traceparent) to carry across the VPN."""
         ...
 
     def metric(

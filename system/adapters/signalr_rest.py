@@ -1,0 +1,130 @@
+"""Azure SignalR Service in serverless mode: the data-plane REST API to broadcast signals, and
+the client negotiate (a URL plus a JWT) for the dashboard and the edge bots.
+
+There is no Python server SDK; this follows the REST API (api-version 2022-06-01) and the
+token rules of the Management SDK: HS256 keyed with the AccessKey's UTF-8 bytes; a REST token's
+audience is the request URL without its query, a client token's the client URL with it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+import jwt
+
+from system.domain.signals import Signal
+from system.ports import ClientAccess
+
+API_VERSION = "2022-06-01"
+_REST_TOKEN_TTL_S = 3600
+_REST_TOKEN_REFRESH_S = 300  # mint a new REST token this long before the old one expires
+_CLIENT_TOKEN_TTL_S = 3600
+
+
+class PublishRejected(Exception):
+    """The service answered, but not with a 2xx."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRConnection:
+    """A parsed connection string: Endpoint, AccessKey, and the optional Port and ClientEndpoint."""
+
+    endpoint: str  # scheme://host[:port], where the REST API and the service are
+    access_key: str = field(repr=False)
+    client_endpoint: str  # where clients connect; differs when they come through a proxy
+
+    @classmethod
+    def parse(cls, text: str) -> SignalRConnection:
+        parts: dict[str, str] = {}
+        for item in text.split(";"):
+            key, sep, value = item.strip().partition("=")
+            if sep:
+                parts[key.strip().lower()] = value.strip()
+        for required in ("endpoint", "accesskey"):
+            if not parts.get(required):
+                # Never echo the string: it holds the key.
+                raise ValueError(f"SignalR connection string has no {required!r}")
+        endpoint = cls._with_port(parts["endpoint"], parts.get("port"))
+        client = (
+            cls._with_port(parts["clientendpoint"], None) if "clientendpoint" in parts else None
+        )
+        return cls(endpoint, parts["accesskey"], client or endpoint)
+
+    @staticmethod
+    def _with_port(url: str, port: str | None) -> str:
+        split = urlsplit(url.rstrip("/"))
+        if split.scheme not in ("http", "https") or not split.hostname:
+            raise ValueError(f"SignalR endpoint {url!r} is not an http(s) URL")
+        if port is not None:
+            return f"{split.scheme}://{split.hostname}:{int(port)}"
+        return f"{split.scheme}://{split.netloc}"
+
+
+class SignalRRest:
+    """SignalBus (broadcast to the hub), SignalNegotiator and Dependency in one, because all
+    three hold the same key and endpoint."""
+
+    def __init__(
+        self,
+        connection: SignalRConnection,
+        hub: str,
+        target: str,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._connection = connection
+        self._hub = hub.lower()  # the service treats hub names case-insensitively
+        self._target = target
+        self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+        self._broadcast_url = f"{connection.endpoint}/api/hubs/{self._hub}/:send"
+        self._body_head = f'{{"target":"{target}","arguments":['.encode()
+        self._token = ""
+        self._token_renew_at = 0.0
+
+    async def publish(self, signal: Signal) -> None:
+        body = self._body_head + signal.model_dump_json().encode() + b"]}"
+        response = await self._client.post(
+            self._broadcast_url,
+            params={"api-version": API_VERSION},
+            content=body,
+            headers={
+                "Authorization": f"Bearer {self._rest_token()}",
+                "Content-Type": "application/json",
+            },
+        )
+        if not response.is_success:
+            raise PublishRejected(f"SignalR broadcast answered {response.status_code}")
+
+    def negotiate(self, user_id: str | None = None) -> ClientAccess:
+        url = f"{self._connection.client_endpoint}/client/?hub={self._hub}"
+        # The audience is the service's own client URL: a proxy in between changes where
+        # clients connect, not whom the token is for.
+        audience = f"{self._connection.endpoint}/client/?hub={self._hub}"
+        claims: dict[str, object] = {"aud": audience, "exp": int(time.time()) + _CLIENT_TOKEN_TTL_S}
+        if user_id is not None:
+            claims["nameid"] = claims["asrs.s.uid"] = user_id  # docs name one, the SDKs the other
+        return ClientAccess(url=url, access_token=self._sign(claims))
+
+    async def ping(self) -> None:
+        response = await self._client.head(
+            f"{self._connection.endpoint}/api/health", params={"api-version": API_VERSION}
+        )
+        if not response.is_success:
+            raise PublishRejected(f"SignalR health answered {response.status_code}")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _rest_token(self) -> str:
+        now = time.time()
+        if now >= self._token_renew_at:
+            self._token = self._sign(
+                {"aud": self._broadcast_url, "exp": int(now) + _REST_TOKEN_TTL_S}
+            )
+            self._token_renew_at = now + _REST_TOKEN_TTL_S - _REST_TOKEN_REFRESH_S
+        return self._token
+
+    def _sign(self, claims: dict[str, object]) -> str:
+        return jwt.encode(claims, self._connection.access_key.encode(), algorithm="HS256")

@@ -1,0 +1,73 @@
+"""python -m system.services.backend: the cloud backend (API + detector loop) on uvicorn.
+
+Prints `backend ready on http://HOST:PORT` once it accepts connections; exits 0 on SIGTERM or
+Ctrl-C after draining within SPY_BACKEND_SHUTDOWN_GRACE_S; exits 2 with one line naming the
+setting when a setting is missing or invalid, 1 when a dependency needed to start (Key Vault)
+did not answer within SPY_BACKEND_STARTUP_TIMEOUT_S. Settings: README.md beside this file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import sys
+from contextlib import AsyncExitStack
+
+import uvicorn
+from pydantic import ValidationError
+
+from system.services.backend.service import StartupFailed, assemble
+from system.services.backend.settings import BackendSettings, describe
+
+log = logging.getLogger("system.services.backend")
+
+
+class _Server(uvicorn.Server):
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            print(f"backend ready on http://{host}:{port}", flush=True)
+
+
+async def serve(settings: BackendSettings) -> None:
+    async with AsyncExitStack() as stack:
+        backend = await assemble(settings, stack)
+        config = uvicorn.Config(
+            backend.app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,  # per-request lines cost throughput; /metrics counts instead
+            timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s / 2)),
+            lifespan="on",
+        )
+        await _Server(config).serve()
+
+
+def main() -> int:
+    try:
+        settings = BackendSettings()
+    except ValidationError as error:
+        print(f"backend: {describe(error)}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # The Azure SDKs log every request at INFO; keep their warnings only.
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    try:
+        asyncio.run(serve(settings))
+    except StartupFailed as error:
+        print(f"backend: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

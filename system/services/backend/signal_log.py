@@ -1,0 +1,52 @@
+"""The signals this backend raised lately, in memory, ordered by (created_at, id) for paging."""
+
+from __future__ import annotations
+
+import bisect
+from datetime import datetime
+
+from system.domain.signals import Signal
+
+Key = tuple[datetime, str]
+
+
+class SignalLog:
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._keys: list[Key] = []
+        self._signals: list[Signal] = []
+
+    def add(self, signal: Signal) -> None:
+        key = (signal.created_at, signal.id)
+        at = bisect.bisect_left(self._keys, key)
+        if at < len(self._keys) and self._keys[at] == key:
+            return  # the same signal again
+        self._keys.insert(at, key)
+        self._signals.insert(at, signal)
+        # Trim in chunks: deleting from the front of a list is O(n).
+        if len(self._keys) > self._capacity + max(1, self._capacity // 10):
+            excess = len(self._keys) - self._capacity
+            del self._keys[:excess], self._signals[:excess]
+
+    def page(
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        after: Key | None,
+        limit: int,
+    ) -> tuple[list[Signal], Key | None]:
+        """Signals with since <= created_at < until, after the cursor key, at most `limit`;
+        and the cursor of the next page, if there is one."""
+        start = 0
+        if since is not None:
+            start = bisect.bisect_left(self._keys, (since, ""))
+        if after is not None:
+            start = max(start, bisect.bisect_right(self._keys, after))
+        stop = len(self._keys) if until is None else bisect.bisect_left(self._keys, (until, ""))
+        end = min(stop, start + limit)
+        items = self._signals[start:end]
+        following = self._keys[end - 1] if end < stop and items else None
+        return items, following
+
+    def __len__(self) -> int:
+        return len(self._keys)
