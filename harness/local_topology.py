@@ -28,12 +28,14 @@ class LocalCredentials:
 
     sendgrid_api_key: str
     telegram_token: str
+    signalr_access_key: str
 
     @classmethod
     def generate(cls) -> LocalCredentials:
         return cls(
             sendgrid_api_key="SG." + secrets.token_urlsafe(16) + "." + secrets.token_urlsafe(32),
             telegram_token=f"{secrets.randbelow(9 * 10**8) + 10**8}:{secrets.token_urlsafe(26)}",
+            signalr_access_key=secrets.token_urlsafe(32),
         )
 
 
@@ -50,21 +52,33 @@ def build(env: str) -> tuple[Topology, VpnProfile]:
     def redis(w: Wiring) -> ProcessSpec:
         return components.redis(w.ports["redis"], w.run_dir / w.instance)
 
+    def signalr(w: Wiring) -> ProcessSpec:
+        key = credentials.signalr_access_key
+        argv = _fake("signalr", "--port", str(w.ports["http"]), "--access-key", key)
+        return ProcessSpec(w.instance, argv, log_line(r"^Endpoint=http://"))
+
+    def tws(w: Wiring) -> ProcessSpec:
+        state = w.run_dir / w.instance / "state.json"
+        state.parent.mkdir(parents=True, exist_ok=True)
+        ports = ["--port", str(w.ports["api"]), "--admin-port", str(w.ports["admin"])]
+        argv = _fake("tws", *ports, "--seed", "7", "--state-file", str(state))
+        return ProcessSpec(w.instance, argv, log_line(r"^fakes\.tws ready"))
+
     def sendgrid(w: Wiring) -> ProcessSpec:
-        argv = _fake(
-            "sendgrid", "--port", str(w.ports["http"]), "--api-key", credentials.sendgrid_api_key
-        )
+        key = credentials.sendgrid_api_key
+        argv = _fake("sendgrid", "--port", str(w.ports["http"]), "--api-key", key)
         return ProcessSpec(w.instance, argv, log_line(r"^sendgrid ready "))
 
     def telegram(w: Wiring) -> ProcessSpec:
-        argv = _fake(
-            "telegram", "--port", str(w.ports["http"]), "--token", credentials.telegram_token
-        )
+        token = credentials.telegram_token
+        argv = _fake("telegram", "--port", str(w.ports["http"]), "--token", token)
         return ProcessSpec(w.instance, argv, log_line(r"^telegram ready "))
 
     topology = Topology(
         (
             Component("azurite", "cloud", azurite, ports=("table",)),
+            Component("signalr", "cloud", signalr, ports=("http",)),
+            Component("tws", "edge", tws, ports=("api", "admin")),
             Component("redis", "edge", redis, ports=("redis",)),
             Component("sendgrid", "internet", sendgrid, ports=("http",)),
             Component("telegram", "internet", telegram, ports=("http",)),
