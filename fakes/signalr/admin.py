@@ -48,6 +48,7 @@ class Latency(_Body):
 
 class Drop(_Body):
     mode: Literal["abort", "close"] = "abort"
+    hub: str | None = None
     error: str | None = None
     allow_reconnect: bool = Field(default=True, alias="allowReconnect")
 
@@ -59,7 +60,7 @@ async def _parse(request: Request, model: type[Model]) -> Model | Response:
     try:
         return model.model_validate_json(await request.body() or b"{}")
     except ValidationError as error:
-        return JSONResponse({"errors": error.errors(include_url=False)}, 400)
+        return JSONResponse({"errors": error.errors(include_url=False, include_context=False)}, 400)
 
 
 class Admin:
@@ -112,5 +113,5 @@ class Admin:
         body = await _parse(request, Drop)
         if isinstance(body, Response):
             return body
-        dropped = self._service.drop_all(body.mode, body.error, body.allow_reconnect)
+        dropped = self._service.drop(body.mode, body.error, body.allow_reconnect, body.hub)
         return JSONResponse({"dropped": dropped})

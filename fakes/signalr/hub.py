@@ -328,9 +328,14 @@ class Service:
         for connection in list(connections):
             connection.close(reason, allow_reconnect=True)
 
-    def drop_all(self, mode: str, error: str | None, allow_reconnect: bool) -> int:
-        """Fault injection: `abort` drops every client abruptly; `close` sends them a Close."""
-        connections = [c for hub in self._hubs.values() for c in hub.connections.values()]
+    def drop(self, mode: str, error: str | None, allow_reconnect: bool, hub: str | None) -> int:
+        """Fault injection: `abort` drops clients abruptly, `close` sends them a Close; all of
+        them, or one hub's."""
+        if hub is None:
+            hubs = list(self._hubs.values())
+        else:
+            hubs = [self._hubs[hub.lower()]] if hub.lower() in self._hubs else []
+        connections = [c for h in hubs for c in h.connections.values()]
         for connection in connections:
             if mode == "abort":
                 connection.abort()
