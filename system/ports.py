@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from system.domain.market import ChainSnapshot, SkippedMessage
-from system.domain.orders import Execution, Order, OrderIntent
+from system.domain.orders import Execution, Order, OrderIntent, OrderStatus
 from system.domain.signals import Signal
 
 
@@ -54,26 +54,73 @@ class SignalNegotiator(Protocol):
     def negotiate(self, user_id: str | None = None) -> ClientAccess: ...
 
 
-class SignalSubscription(Protocol):
-    """Edge side: signals as they arrive over the VPN link, reconnecting on its own."""
+@dataclass(frozen=True, slots=True)
+class ReceivedSignal:
+    signal: Signal
+    received_ns: int  # monotonic clock when its message came off the link, before decoding
 
-    def signals(self) -> AsyncIterator[Signal]: ...
+
+class SignalSubscription(Protocol):
+    """Edge side: signals as they arrive over the VPN link, reconnecting on its own. Messages
+    that are not valid signals are logged, counted and dropped by the subscription."""
+
+    def signals(self) -> AsyncIterator[ReceivedSignal]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """A status change of one order as the broker reports it (orderRef = signal id)."""
+
+    order_ref: str
+    broker_order_id: int
+    status: OrderStatus
+    filled: int = 0
+    perm_id: int | None = None
+    reason: str = ""  # the broker's error text when it rejects or cancels
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerLink:
+    """The session to the broker went down or came back. After `up`, what the broker holds
+    must be reconciled before trading resumes (orders may have changed or been lost)."""
+
+    up: bool
+    reason: str
 
 
 class Broker(Protocol):
     """The order path to IB Gateway. orderRef is the signal id, which makes orders findable
     again after any reconnect."""
 
-    async def place(self, intent: OrderIntent) -> Order: ...
+    async def connect(self) -> None:
+        """Open the session (reading the current credential); raises ConnectionError."""
+        ...
 
-    async def cancel(self, order_ref: str) -> None: ...
+    async def disconnect(self) -> None: ...
+
+    async def place(self, intent: OrderIntent) -> Order:
+        """Write the order to the broker; returns once written (status PLACED)."""
+        ...
+
+    async def cancel(self, order_ref: str, broker_order_id: int) -> bool:
+        """Ask the broker to cancel; False if it does not know the order at all (proof that
+        the order never reached it), True if it does (the outcome comes as an OrderEvent)."""
+        ...
 
     async def open_orders(self) -> list[Order]: ...
+
+    async def completed_orders(self) -> list[Order]:
+        """Today's filled, cancelled and rejected orders."""
+        ...
 
     async def executions(self) -> list[Execution]: ...
 
     async def positions(self) -> dict[str, int]:
         """Signed contract counts by OCC local symbol."""
+        ...
+
+    def events(self) -> AsyncIterator[OrderEvent | Execution | BrokerLink]:
+        """Order status changes, fills and session changes as they happen, until closed."""
         ...
 
 
@@ -118,6 +165,10 @@ class Outbox(Protocol):
 
     async def mark_delivered(self, ids: list[str]) -> None: ...
 
+    async def mark_failed(self, ids: list[str]) -> None:
+        """A delivery attempt failed; the items stay queued with their attempts counted."""
+        ...
+
     async def backlog(self) -> int: ...
 
 
@@ -150,6 +201,30 @@ class Lease(Protocol):
     async def renew(self, token: int) -> bool: ...
 
     async def release(self, token: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """How a leader closed a signal: its terminal outcome, why, and which replica decided."""
+
+    outcome: OrderStatus
+    reason: str
+    decided_by: str
+
+
+class LeaderBoard(Protocol):
+    """What the trading leader shares with the replicas that may succeed it: the outcomes it
+    decided and whether trading is halted. Writes are fenced by the lease token."""
+
+    async def publish(self, signal_id: str, decision: Decision, token: int) -> bool: ...
+
+    async def decisions(self, signal_ids: list[str]) -> dict[str, Decision]: ...
+
+    async def halted(self) -> str | None:
+        """Why trading is halted, or None if it is not."""
+        ...
+
+    async def set_halted(self, reason: str | None) -> None: ...
 
 
 class Severity(StrEnum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -35,6 +36,9 @@ class Signal(BaseModel):
     score: float = Field(ge=0, allow_inf_nan=False)
     reason: str = Field(min_length=1, max_length=500)
     expires_at: AwareDatetime
+    # The option's price when the detector saw it (mid or last): what the edge prices its
+    # limit and its notional from. Optional on the wire; a strategy needing it rejects without.
+    reference_price: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=4)
     # W3C trace context (traceparent/tracestate) so one trace spans detector to fill.
     trace_context: dict[str, str] = Field(default_factory=dict)
 

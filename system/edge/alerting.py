@@ -1,0 +1,101 @@
+"""Alerts as incidents: de-duplicated by key, reminded after a while, resolved with a notice.
+
+The first alert of a key opens an incident and goes out; repeats while it is open are counted,
+not sent (a reminder goes out after `remind_after_s`); resolving an open incident sends one
+recovery notice. Sending never raises: a notifier that is down must not stop what alerted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from system.ports import Alert, Notifier, Severity
+
+log = logging.getLogger(__name__)
+
+
+class FanOut:
+    """One Notifier that hands each alert to several (email and Telegram), each on its own."""
+
+    def __init__(self, notifiers: Sequence[Notifier]) -> None:
+        self._notifiers = list(notifiers)
+
+    async def notify(self, alert: Alert) -> None:
+        for notifier in self._notifiers:
+            try:
+                await notifier.notify(alert)
+            except Exception as error:  # one channel down must not silence the others
+                log.warning(
+                    "alert %s not sent via %s: %s",
+                    alert.key,
+                    type(notifier).__name__,
+                    type(error).__name__,
+                )
+
+
+@dataclass(slots=True)
+class Incident:
+    alert: Alert
+    opened_at: float
+    last_sent_at: float
+    repeats: int = 0
+
+
+class AlertGate:
+    def __init__(
+        self,
+        notifier: Notifier,
+        remind_after_s: float = 3600.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._notifier = notifier
+        self._remind_after_s = remind_after_s
+        self._monotonic = monotonic
+        self.open: dict[str, Incident] = {}
+        self.sent: list[Alert] = []  # what went out, for the daily report
+
+    async def raise_(self, alert: Alert) -> bool:
+        """True if the alert went out (new incident, or a reminder)."""
+        now = self._monotonic()
+        incident = self.open.get(alert.key)
+        if incident is not None:
+            incident.repeats += 1
+            if now - incident.last_sent_at < self._remind_after_s:
+                return False
+            incident.last_sent_at = now
+            alert = Alert(
+                alert.key,
+                alert.severity,
+                f"Still: {alert.title}",
+                f"{alert.body}\n(repeated {incident.repeats} times since it opened)",
+            )
+        else:
+            self.open[alert.key] = Incident(alert, now, now)
+        await self._send(alert)
+        return True
+
+    async def resolve(self, key: str, title: str, body: str = "") -> bool:
+        """True if an open incident was closed (and a recovery notice went out)."""
+        incident = self.open.pop(key, None)
+        if incident is None:
+            return False
+        lasted = self._monotonic() - incident.opened_at
+        await self._send(
+            Alert(
+                key,
+                Severity.INFO,
+                f"Resolved: {title}",
+                f"{body}\nWas: {incident.alert.title} (open {lasted:.0f} s).".strip(),
+            )
+        )
+        return True
+
+    async def _send(self, alert: Alert) -> None:
+        self.sent.append(alert)
+        try:
+            await self._notifier.notify(alert)
+        except Exception as error:  # the alert is kept in `sent`; the channel may come back
+            log.warning("alert %s not sent: %s", alert.key, type(error).__name__)

@@ -1,0 +1,107 @@
+"""Holding the lease over time: acquire, renew, and stop trading before the TTL can run out.
+
+A replica may trade only while `may_trade()` is true: it holds a token and the monotonic clock is
+still short of (start of the last successful acquire/renew call + TTL - safety margin). The
+deadline is measured from when the call was *sent*, so however slow Redis answers, the lease on
+the server outlives this replica's permission to trade. Lost renewals (another holder, or Redis
+unreachable past the deadline) end leadership at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+
+from system.ports import Lease
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseTiming:
+    ttl_s: float
+    renew_every_s: float
+    acquire_every_s: float
+    safety_s: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.renew_every_s < self.ttl_s - self.safety_s:
+            raise ValueError("renewal must come sooner than the TTL minus the safety margin")
+
+
+class Leadership:
+    def __init__(
+        self,
+        lease: Lease,
+        timing: LeaseTiming,
+        on_gain: Callable[[int], None],
+        on_loss: Callable[[], None],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lease = lease
+        self._timing = timing
+        self._on_gain = on_gain
+        self._on_loss = on_loss
+        self._monotonic = monotonic
+        self.token: int | None = None
+        self._valid_until = 0.0
+
+    def may_trade(self) -> bool:
+        return self.token is not None and self._monotonic() < self._valid_until
+
+    async def _call(self, sent: float, attempt: Callable[[], object]) -> object:
+        """Run one Redis call bounded by the time left; errors count as 'no answer'."""
+        left = max(self._valid_until - sent, self._timing.renew_every_s)
+        try:
+            return await asyncio.wait_for(attempt(), timeout=left)  # type: ignore[arg-type]
+        except (RedisError, OSError, TimeoutError) as error:
+            log.warning("lease call failed: %s", error)
+            return None
+
+    async def step(self) -> float:
+        """One acquire or renew; returns how long to wait before the next."""
+        sent = self._monotonic()
+        if self.token is None:
+            token = await self._call(sent, self._lease.acquire)
+            if isinstance(token, int):
+                self.token = token
+                self._valid_until = sent + self._timing.ttl_s - self._timing.safety_s
+                log.info("leader with fencing token %d", token)
+                self._on_gain(token)
+                return self._timing.renew_every_s
+            return self._timing.acquire_every_s
+        token = self.token
+        renewed = await self._call(sent, lambda: self._lease.renew(token))
+        if renewed is True:
+            self._valid_until = sent + self._timing.ttl_s - self._timing.safety_s
+        elif renewed is False or self._monotonic() >= self._valid_until:
+            self._lose("lease taken over" if renewed is False else "lease renewal timed out")
+            return self._timing.acquire_every_s
+        return self._timing.renew_every_s
+
+    def _lose(self, why: str) -> None:
+        log.warning("leadership lost: %s", why)
+        self.token = None
+        self._valid_until = 0.0
+        self._on_loss()
+
+    async def run(self) -> None:
+        while True:
+            pause = await self.step()
+            await asyncio.sleep(pause)
+
+    async def release(self) -> None:
+        """Give the lease back (graceful shutdown), so a standby takes over at once."""
+        token = self.token
+        if token is None:
+            return
+        self._lose("released")
+        try:
+            await asyncio.wait_for(self._lease.release(token), timeout=self._timing.renew_every_s)
+        except (RedisError, OSError, TimeoutError) as error:
+            log.warning("lease release failed (it will expire): %s", error)

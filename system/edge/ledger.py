@@ -1,0 +1,444 @@
+"""The idempotency ledger: every signal seen and every order intended, placed, acknowledged,
+filled or rejected, written before the order leaves the process.
+
+One order per signal is structural (the orders table is keyed by signal id), so a replayed
+signal can never intend a second order. Each change and its audit record (queued in the outbox
+of the same file) commit in one short transaction on the event loop (see system.edge.sqlite).
+A signal's outcome is set once, when it reaches a terminal status; the replica that decided it
+queues the outcome record, a replica that merely adopts another leader's decision does not.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from system.domain.orders import Execution, InvalidTransition, OrderIntent, OrderStatus, advance
+from system.domain.signals import Side, Signal
+from system.edge import outbox_sqlite
+from system.edge.sqlite import Synchronous, connect, transaction
+from system.ports import StoredRecord
+
+log = logging.getLogger(__name__)
+
+AUDIT_TABLE = "audit"
+OUTCOMES_TABLE = "outcomes"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS signals (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    outcome TEXT,
+    reason TEXT,
+    decided_by TEXT,
+    decided_at TEXT
+);
+CREATE INDEX IF NOT EXISTS signals_undecided ON signals(id) WHERE outcome IS NULL;
+CREATE TABLE IF NOT EXISTS orders (
+    signal_id TEXT PRIMARY KEY REFERENCES signals(id),
+    contract TEXT NOT NULL,
+    side TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    notional_cents INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    status TEXT NOT NULL,
+    filled INTEGER NOT NULL DEFAULT 0,
+    broker_order_id INTEGER,
+    perm_id INTEGER,
+    reason TEXT,
+    fencing_token INTEGER NOT NULL,
+    intended_ns INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_by_time ON orders(intended_ns);
+CREATE INDEX IF NOT EXISTS orders_by_day ON orders(day);
+CREATE TABLE IF NOT EXISTS executions (
+    exec_id TEXT PRIMARY KEY,
+    signal_id TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    price TEXT NOT NULL,
+    commission TEXT NOT NULL,
+    executed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS flags (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_WORKING = (
+    OrderStatus.INTENDED,
+    OrderStatus.PLACED,
+    OrderStatus.ACKNOWLEDGED,
+    OrderStatus.PARTIALLY_FILLED,
+)
+_VOID = (OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    status: OrderStatus
+    quantity: int
+    filled: int
+    broker_order_id: int | None
+    perm_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    quantity: int
+    price: Decimal
+    commission: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An undecided signal and, if one was intended, its order."""
+
+    signal: Signal
+    order: OrderRow | None
+
+
+def day_of(moment: datetime) -> str:
+    return moment.date().isoformat()
+
+
+class Ledger:
+    def __init__(self, conn: sqlite3.Connection, replica: str) -> None:
+        self._conn = conn
+        self.replica = replica
+        conn.executescript(_SCHEMA + outbox_sqlite.SCHEMA)
+
+    @classmethod
+    def open(
+        cls, path: Path, replica: str, synchronous: Synchronous = Synchronous.NORMAL
+    ) -> Ledger:
+        return cls(connect(path, synchronous=synchronous), replica)
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        return self._conn
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def observe(self, signal: Signal, now: datetime) -> bool:
+        """Record a signal; False if it was seen before (a replay or a re-publish)."""
+        with transaction(self._conn):
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO signals (id, body, received_at, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    signal.id,
+                    signal.model_dump_json(),
+                    now.isoformat(),
+                    signal.expires_at.isoformat(),
+                ),
+            )
+        return cursor.rowcount == 1
+
+    def signal(self, signal_id: str) -> Signal | None:
+        row = self._conn.execute("SELECT body FROM signals WHERE id = ?", (signal_id,)).fetchone()
+        return None if row is None else Signal.model_validate_json(row["body"])
+
+    def outcome(self, signal_id: str) -> tuple[OrderStatus, str] | None:
+        row = self._conn.execute(
+            "SELECT outcome, reason FROM signals WHERE id = ? AND outcome IS NOT NULL",
+            (signal_id,),
+        ).fetchone()
+        return None if row is None else (OrderStatus(row["outcome"]), row["reason"] or "")
+
+    def decide(
+        self,
+        signal_id: str,
+        outcome: OrderStatus,
+        reason: str,
+        now: datetime,
+        decided_by: str | None = None,
+    ) -> bool:
+        """Close a signal that has no order (rejected by risk, expired, unknown contract), or
+        record another leader's decision. False if it already had an outcome."""
+        if not outcome.is_terminal:
+            raise ValueError(f"{outcome.value} is not an outcome")
+        by = decided_by or self.replica
+        with transaction(self._conn):
+            return self._close(signal_id, outcome, reason, now, by)
+
+    def _close(
+        self, signal_id: str, outcome: OrderStatus, reason: str, now: datetime, by: str
+    ) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE signals SET outcome = ?, reason = ?, decided_by = ?, decided_at = ? "
+            "WHERE id = ? AND outcome IS NULL",
+            (outcome.value, reason, by, now.isoformat(), signal_id),
+        )
+        if cursor.rowcount != 1:
+            return False
+        if by == self.replica:
+            created = self._conn.execute(
+                "SELECT json_extract(body, '$.created_at') AS at FROM signals WHERE id = ?",
+                (signal_id,),
+            ).fetchone()["at"]
+            self._queue(
+                StoredRecord(
+                    OUTCOMES_TABLE,
+                    created[:10],
+                    signal_id,
+                    {
+                        "outcome": outcome.value,
+                        "reason": reason,
+                        "decided_by": by,
+                        "decided_at": now.isoformat(),
+                    },
+                ),
+                now,
+            )
+        return True
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def intend(self, intent: OrderIntent, token: int, now: datetime, now_ns: int) -> bool:
+        """The order is about to be written to the broker; False if the signal has one."""
+        cents = int(intent.notional * 100)
+        with transaction(self._conn):
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO orders (signal_id, contract, side, quantity, "
+                "notional_cents, day, status, fencing_token, intended_ns, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    intent.signal_id,
+                    intent.contract.local_symbol,
+                    intent.side.value,
+                    intent.quantity,
+                    cents,
+                    day_of(now),
+                    OrderStatus.INTENDED.value,
+                    token,
+                    now_ns,
+                    now.isoformat(),
+                ),
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._audit(
+                intent.signal_id,
+                OrderStatus.INTENDED.value,
+                now,
+                {
+                    "contract": intent.contract.local_symbol,
+                    "side": intent.side.value,
+                    "quantity": intent.quantity,
+                    "order_type": intent.order_type.value,
+                    "limit_price": str(intent.limit_price or ""),
+                    "fencing_token": token,
+                },
+            )
+        return True
+
+    def order(self, signal_id: str) -> OrderRow | None:
+        row = self._conn.execute(
+            "SELECT status, quantity, filled, broker_order_id, perm_id FROM orders "
+            "WHERE signal_id = ?",
+            (signal_id,),
+        ).fetchone()
+        return None if row is None else _order_row(row)
+
+    def update(
+        self,
+        signal_id: str,
+        status: OrderStatus,
+        now: datetime,
+        *,
+        broker_order_id: int | None = None,
+        perm_id: int | None = None,
+        filled: int | None = None,
+        reason: str = "",
+    ) -> OrderStatus | None:
+        """Apply a broker event. Returns the new status if it changed the order (its status or
+        its filled quantity), None if not: no such order, a repeat, or a move backwards (brokers
+        resend; late events are ignored). A terminal status returned means it just became so."""
+        with transaction(self._conn):
+            row = self._conn.execute(
+                "SELECT status, filled FROM orders WHERE signal_id = ?", (signal_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            current = OrderStatus(row["status"])
+            try:
+                new = advance(current, status)
+            except InvalidTransition as error:
+                log.debug("ignored for %s: %s", signal_id, error)
+                return None
+            new_filled = row["filled"] if filled is None else max(filled, row["filled"])
+            if new == current and new_filled == row["filled"]:
+                self._set_ids(signal_id, broker_order_id, perm_id)
+                return None
+            self._conn.execute(
+                "UPDATE orders SET status = ?, filled = ?, "
+                "reason = COALESCE(NULLIF(?, ''), reason), updated_at = ? WHERE signal_id = ?",
+                (new.value, new_filled, reason, now.isoformat(), signal_id),
+            )
+            self._set_ids(signal_id, broker_order_id, perm_id)
+            partial = new is OrderStatus.PARTIALLY_FILLED
+            self._audit(
+                signal_id,
+                f"{new.value}.{new_filled}" if partial else new.value,
+                now,
+                {"filled": new_filled, "reason": reason, "broker_order_id": broker_order_id or 0},
+            )
+            if new.is_terminal:
+                self._close(signal_id, new, reason, now, self.replica)
+        return new
+
+    def _set_ids(self, signal_id: str, broker_order_id: int | None, perm_id: int | None) -> None:
+        self._conn.execute(
+            "UPDATE orders SET broker_order_id = COALESCE(?, broker_order_id), "
+            "perm_id = COALESCE(?, perm_id) WHERE signal_id = ?",
+            (broker_order_id, perm_id, signal_id),
+        )
+
+    def add_execution(self, execution: Execution, now: datetime) -> bool:
+        """Record a fill once (exec ids are unique for ever); False if already recorded."""
+        with transaction(self._conn):
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO executions VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    execution.exec_id,
+                    execution.order_ref,
+                    execution.quantity,
+                    str(execution.price),
+                    str(execution.commission),
+                    execution.executed_at.isoformat(),
+                ),
+            )
+            if cursor.rowcount != 1:
+                return False
+            self._audit(
+                execution.order_ref,
+                f"exec.{execution.exec_id}",
+                now,
+                {
+                    "contract": execution.contract.local_symbol,
+                    "side": execution.side.value,
+                    "quantity": execution.quantity,
+                    "price": str(execution.price),
+                    "commission": str(execution.commission),
+                    "executed_at": execution.executed_at.isoformat(),
+                },
+            )
+        return True
+
+    def fills(self, signal_id: str) -> list[Fill]:
+        rows = self._conn.execute(
+            "SELECT quantity, price, commission FROM executions WHERE signal_id = ? "
+            "ORDER BY executed_at",
+            (signal_id,),
+        ).fetchall()
+        return [
+            Fill(int(r["quantity"]), Decimal(r["price"]), Decimal(r["commission"])) for r in rows
+        ]
+
+    # -- what reconciliation and risk read -------------------------------------------------
+
+    def undecided(self) -> list[Entry]:
+        rows = self._conn.execute(
+            "SELECT s.body, o.status, o.quantity, o.filled, o.broker_order_id, o.perm_id "
+            "FROM signals s LEFT JOIN orders o ON o.signal_id = s.id "
+            "WHERE s.outcome IS NULL ORDER BY s.received_at"
+        ).fetchall()
+        return [
+            Entry(
+                Signal.model_validate_json(r["body"]),
+                None if r["status"] is None else _order_row(r),
+            )
+            for r in rows
+        ]
+
+    def working(self) -> dict[str, int]:
+        """Signed quantity still to be filled by live orders, by OCC local symbol."""
+        marks = ",".join("?" * len(_WORKING))
+        rows = self._conn.execute(
+            f"SELECT contract, side, SUM(quantity - filled) AS n FROM orders "  # noqa: S608
+            f"WHERE status IN ({marks}) GROUP BY contract, side",
+            [s.value for s in _WORKING],
+        ).fetchall()
+        working: dict[str, int] = {}
+        for r in rows:
+            sign = 1 if r["side"] == Side.BUY.value else -1
+            working[r["contract"]] = working.get(r["contract"], 0) + sign * int(r["n"])
+        return working
+
+    def orders_since(self, since_ns: int) -> int:
+        row = self._conn.execute(
+            "SELECT COUNT(*) AS n FROM orders WHERE intended_ns >= ?", (since_ns,)
+        ).fetchone()
+        return int(row["n"])
+
+    def committed_notional(self, day: str) -> Decimal:
+        """Premium of the day's orders that were not rejected, cancelled unfilled or expired."""
+        marks = ",".join("?" * len(_VOID))
+        row = self._conn.execute(
+            f"SELECT COALESCE(SUM(notional_cents), 0) AS c FROM orders "  # noqa: S608
+            f"WHERE day = ? AND (status NOT IN ({marks}) OR filled > 0)",
+            [day, *(s.value for s in _VOID)],
+        ).fetchone()
+        return Decimal(int(row["c"])) / 100
+
+    def max_broker_order_id(self) -> int:
+        row = self._conn.execute(
+            "SELECT COALESCE(MAX(broker_order_id), 0) AS m FROM orders"
+        ).fetchone()
+        return int(row["m"])
+
+    def flag(self, name: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM flags WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_flag(self, name: str, value: str) -> None:
+        with transaction(self._conn):
+            self._conn.execute(
+                "INSERT INTO flags VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = ?",
+                (name, value, value),
+            )
+
+    # -- audit -----------------------------------------------------------------------------
+
+    def _audit(self, signal_id: str, event: str, now: datetime, fields: dict[str, object]) -> None:
+        self._queue(
+            StoredRecord(
+                AUDIT_TABLE,
+                day_of(now),
+                f"{signal_id}.{event}",
+                {
+                    "signal_id": signal_id,
+                    "event": event,
+                    "replica": self.replica,
+                    "at": now.isoformat(),
+                    **fields,
+                },
+            ),
+            now,
+        )
+
+    def _queue(self, record: StoredRecord, now: datetime) -> None:
+        outbox_sqlite.append(self._conn, record, now)
+
+    def queue(self, record: StoredRecord, now: datetime) -> None:
+        """Queue a record that belongs to no ledger change (metrics samples)."""
+        with transaction(self._conn):
+            self._queue(record, now)
+
+
+def _order_row(row: sqlite3.Row) -> OrderRow:
+    return OrderRow(
+        status=OrderStatus(row["status"]),
+        quantity=int(row["quantity"]),
+        filled=int(row["filled"]),
+        broker_order_id=row["broker_order_id"],
+        perm_id=row["perm_id"],
+    )

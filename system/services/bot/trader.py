@@ -1,0 +1,458 @@
+"""The trading core of one bot replica: signal in, ledger, risk, broker; reconciliation.
+
+Every replica records every signal it receives. Only the leader that has reconciled with the
+broker since it last (re)connected or took over decides them: strategy, risk, then one order
+with orderRef = signal id, intended in the ledger before it is written. The hot path runs
+without yielding to the event loop between receiving a signal and writing its order.
+
+Standbys mirror the leader's outcomes from the leader board, so each ledger closes every signal
+it saw. A leader that loses its lease, its broker session or its gateway's connectivity stops
+trading at once and reconciles again before it resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from system.domain.orders import Execution, OrderIntent, OrderStatus, OrderType
+from system.domain.risk import Exposure, RiskLimits, assess
+from system.domain.signals import Signal
+from system.edge.alerting import AlertGate
+from system.edge.ledger import Ledger, day_of
+from system.edge.reconcile import Adopt, AdoptDecision, Close, Probe, Trade, reconcile
+from system.edge.strategy_config import ConfigError, StrategyConfig, StrategySource
+from system.ports import (
+    Alert,
+    Broker,
+    BrokerLink,
+    Clock,
+    Decision,
+    LeaderBoard,
+    Notifier,
+    OrderEvent,
+    ReceivedSignal,
+    Severity,
+    Telemetry,
+)
+from system.services.bot.metrics import BotMetrics
+
+log = logging.getLogger(__name__)
+
+BROKER_ERRORS = (ConnectionError, OSError, TimeoutError)
+
+
+class Gate(Protocol):
+    """Leadership as the trader sees it (system.edge.leadership.Leadership)."""
+
+    @property
+    def token(self) -> int | None: ...
+
+    def may_trade(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    first_s: float
+    max_s: float
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_s, self.first_s * 2**attempt))
+
+
+class Trader:
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        broker: Broker,
+        board: LeaderBoard,
+        gate: Gate,
+        strategy: StrategySource,
+        telemetry: Telemetry,
+        alerts: AlertGate,
+        confirmations: Notifier,
+        clock: Clock,
+        metrics: BotMetrics,
+        backoff: Backoff,
+    ) -> None:
+        self.ledger = ledger
+        self.broker = broker
+        self._board = board
+        self._gate = gate
+        self.strategy = strategy
+        self._telemetry = telemetry
+        self._alerts = alerts
+        self._confirmations = confirmations
+        self._clock = clock
+        self.metrics = metrics
+        self._backoff = backoff
+        self._ready_token: int | None = None  # the token under which we reconciled
+        self._recovery: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.halted: str | None = None
+        self.last_reconciled: datetime | None = None
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def trading(self) -> bool:
+        token = self._gate.token
+        return token is not None and token == self._ready_token and self._gate.may_trade()
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _not_ready(self, why: str) -> None:
+        if self._ready_token is not None:
+            log.warning("trading paused: %s", why)
+        self._ready_token = None
+        self.metrics.trading.set(0)
+
+    # -- signals (the hot path) ----------------------------------------------------------------
+
+    async def consume(self, received: ReceivedSignal) -> None:
+        now = self._clock.now()
+        signal = received.signal
+        if not self.ledger.observe(signal, now):
+            self.metrics.messages.labels("duplicate").inc()
+            return
+        self.metrics.messages.labels("signal").inc()
+        if self.trading:
+            await self._decide(signal, received.received_ns, now)
+
+    async def _decide(self, signal: Signal, received_ns: int, now: datetime) -> None:
+        token = self._gate.token
+        if token is None:
+            return
+        config = self.strategy.current
+        with self._telemetry.span("bot.decide", parent=signal.trace_context):
+            if signal.is_expired(now):
+                self._close(signal.id, OrderStatus.EXPIRED, "expired before it was traded", token)
+                return
+            intent = config.intent(signal)
+            if isinstance(intent, str):
+                self._close(signal.id, OrderStatus.REJECTED, intent, token)
+                return
+            exposure = await self._exposure(now)
+            verdict = assess(signal, intent, self._limits(config), exposure, now)
+            if not verdict.approved:
+                self._close(signal.id, OrderStatus.REJECTED, verdict.reason, token)
+                return
+            if not self._gate.may_trade():  # the lease deadline passed while we looked
+                return
+            if not self.ledger.intend(intent, token, now, time.time_ns()):
+                return
+            with self._telemetry.span("bot.place_order", attributes={"order_ref": signal.id}):
+                try:
+                    order = await self.broker.place(intent)
+                except BROKER_ERRORS as error:
+                    # Raised before anything was written: no order exists for this signal.
+                    self._order_failed(signal.id, f"not sent: {error}", now)
+                    self._not_ready(f"broker unusable: {error}")
+                    return
+            self.metrics.place_seconds.observe((time.monotonic_ns() - received_ns) / 1e9)
+            self.metrics.orders.inc()
+            self.ledger.update(
+                signal.id, OrderStatus.PLACED, now, broker_order_id=order.broker_order_id
+            )
+
+    def _limits(self, config: StrategyConfig) -> RiskLimits:
+        if self.halted is None or config.limits.kill_switch:
+            return config.limits
+        return config.limits.model_copy(update={"kill_switch": True})
+
+    async def _exposure(self, now: datetime) -> Exposure:
+        positions = dict(await self.broker.positions())
+        for symbol, quantity in self.ledger.working().items():
+            positions[symbol] = positions.get(symbol, 0) + quantity
+        return Exposure(
+            positions=positions,
+            orders_last_minute=self.ledger.orders_since(time.time_ns() - 60_000_000_000),
+            open_notional=self.ledger.committed_notional(day_of(now)),
+        )
+
+    def _close(self, signal_id: str, outcome: OrderStatus, reason: str, token: int) -> None:
+        if self.ledger.decide(signal_id, outcome, reason, self._clock.now()):
+            self.metrics.outcomes.labels(outcome.value).inc()
+            self._publish(signal_id, outcome, reason, token)
+
+    def _publish(self, signal_id: str, outcome: OrderStatus, reason: str, token: int) -> None:
+        decision = Decision(outcome, reason, self.ledger.replica)
+        self._spawn(self._guarded(self._board.publish(signal_id, decision, token), "publish"))
+
+    async def _guarded(self, work: Awaitable[Any], what: str) -> None:
+        try:
+            await work
+        except Exception as error:  # a side effect that may fail without stopping trading
+            log.warning("%s failed: %s: %s", what, type(error).__name__, error)
+
+    def _order_failed(self, signal_id: str, reason: str, now: datetime) -> None:
+        self._order_event(OrderEvent(signal_id, 0, OrderStatus.REJECTED, reason=reason), now)
+
+    # -- broker events -------------------------------------------------------------------------
+
+    async def run_broker_events(self) -> None:
+        async for event in self.broker.events():
+            now = self._clock.now()
+            if isinstance(event, OrderEvent):
+                self._order_event(event, now)
+            elif isinstance(event, Execution):
+                self._execution(event, now)
+            else:
+                self._link(event)
+
+    def _order_event(self, event: OrderEvent, now: datetime) -> None:
+        status = self.ledger.update(
+            event.order_ref,
+            event.status,
+            now,
+            broker_order_id=event.broker_order_id or None,
+            perm_id=event.perm_id,
+            filled=event.filled,
+            reason=event.reason,
+        )
+        if status is None or not status.is_terminal:
+            return
+        self.metrics.outcomes.labels(status.value).inc()
+        token = self._gate.token
+        if token is not None:
+            self._publish(event.order_ref, status, event.reason, token)
+        if status is OrderStatus.REJECTED:
+            self.metrics.order_errors.inc()
+        if status is OrderStatus.FILLED:
+            self._confirm(event.order_ref)
+
+    def _execution(self, execution: Execution, now: datetime) -> None:
+        if not self.ledger.add_execution(execution, now):
+            return
+        signal = self.ledger.signal(execution.order_ref)
+        parent = signal.trace_context if signal else None
+        with self._telemetry.span(
+            "bot.fill", parent=parent, attributes={"order_ref": execution.order_ref}
+        ):
+            self._telemetry.metric("bot.fill.quantity", execution.quantity)
+
+    def _confirm(self, signal_id: str) -> None:
+        signal = self.ledger.signal(signal_id)
+        order = self.ledger.order(signal_id)
+        if signal is None or order is None:
+            return
+        lines = [
+            f"{f.quantity} @ {f.price} (commission {f.commission})"
+            for f in self.ledger.fills(signal_id)
+        ]
+        alert = Alert(
+            key=f"fill:{signal_id}",
+            severity=Severity.INFO,
+            title=f"Filled: {signal.side.value} {order.quantity} {signal.contract.local_symbol}",
+            body="\n".join([f"Signal {signal_id}: {signal.reason}", *lines]),
+        )
+        self._spawn(self._guarded(self._confirmations.notify(alert), "trade confirmation"))
+
+    def _link(self, link: BrokerLink) -> None:
+        if not link.up:
+            self._not_ready(f"broker link down: {link.reason}")
+        token = self._gate.token
+        if token is not None:
+            self._start_recovery(token, f"broker link {'up' if link.up else 'down'}")
+
+    # -- leadership ----------------------------------------------------------------------------
+
+    def lead(self, token: int) -> None:
+        self.metrics.leader.set(1)
+        self._start_recovery(token, "leadership")
+
+    def follow(self) -> None:
+        self.metrics.leader.set(0)
+        self._not_ready("not the leader")
+        if self._recovery is not None:
+            self._recovery.cancel()
+            self._recovery = None
+        self._spawn(self._guarded(self.broker.disconnect(), "broker disconnect"))
+
+    def _start_recovery(self, token: int, why: str) -> None:
+        if self._recovery is not None and not self._recovery.done():
+            return
+        log.info("reconnecting and reconciling (%s)", why)
+        self._recovery = asyncio.get_running_loop().create_task(self._recover(token))
+
+    async def _recover(self, token: int) -> None:
+        """Connect, reconcile, then trade: retried with backoff while this token leads."""
+        attempt = 0
+        while self._gate.token == token:
+            try:
+                self.halted = await self._board.halted()
+                self.metrics.halted.set(self.halted is not None)
+                await self.broker.connect()
+                await self.reconcile(token)
+                return
+            except Exception as error:  # anything may fail mid-way; retried while we lead
+                pause = self._backoff.delay(attempt)
+                log.warning(
+                    "recovery attempt %d failed (%s); again in %.2f s", attempt, error, pause
+                )
+                attempt += 1
+                await asyncio.sleep(pause)
+
+    async def reconnect(self, why: str) -> None:
+        """Drop the broker session and build it again (a rotated credential)."""
+        self._not_ready(why)
+        await self.broker.disconnect()
+        token = self._gate.token
+        if token is not None:
+            if self._recovery is not None:
+                self._recovery.cancel()
+                self._recovery = None
+            self._start_recovery(token, why)
+
+    # -- reconciliation --------------------------------------------------------------------
+
+    async def reconcile(self, token: int) -> None:
+        """Adopt what the broker holds, close what will never trade, then trade what may."""
+        self.metrics.reconciliations.inc()
+        entries = self.ledger.undecided()
+        snapshot = {e.signal.id for e in entries}
+        open_orders = await self.broker.open_orders()
+        completed = await self.broker.completed_orders()
+        executions = await self.broker.executions()
+        decisions = await self._board.decisions(sorted(snapshot))
+        now = self._clock.now()
+        plan = reconcile(entries, open_orders + completed, executions, decisions, now)
+        for ref, ids in plan.duplicates.items():
+            self.metrics.duplicate_orders.inc()
+            await self._alerts.raise_(
+                Alert(
+                    f"duplicate:{ref}",
+                    Severity.CRITICAL,
+                    f"Broker holds {len(ids)} orders for one signal",
+                    f"orderRef {ref}: broker order ids {ids}",
+                )
+            )
+        trades: list[Signal] = []
+        for action in plan.actions:
+            if isinstance(action, Adopt):
+                await self._adopt(action, token, now)
+            elif isinstance(action, AdoptDecision):
+                d = action.decision
+                if self.ledger.decide(action.signal.id, d.outcome, d.reason, now, d.decided_by):
+                    self.metrics.outcomes.labels(d.outcome.value).inc()
+            elif isinstance(action, Probe):
+                await self._probe(action, now)
+            elif isinstance(action, Close):
+                self._close(action.signal.id, action.outcome, action.reason, token)
+            elif isinstance(action, Trade):
+                trades.append(action.signal)
+        if self._gate.token != token:
+            raise RuntimeError("leadership changed while reconciling")
+        self._ready_token = token
+        self.metrics.trading.set(1)
+        self.last_reconciled = now
+        log.info(
+            "reconciled: %d actions, %d orders waiting, trading",
+            len(plan.actions),
+            plan.waiting,
+        )
+        # Signals that arrived while we reconciled are as new as the ones the plan lets trade.
+        late = [
+            e.signal
+            for e in self.ledger.undecided()
+            if e.order is None and e.signal.id not in snapshot
+        ]
+        for signal in trades + late:
+            if self.trading:
+                await self._decide(signal, time.monotonic_ns(), self._clock.now())
+
+    async def _adopt(self, action: Adopt, token: int, now: datetime) -> None:
+        signal, order = action.signal, action.order
+        if self.ledger.order(signal.id) is None:
+            intent = self.strategy.current.intent(signal)
+            if isinstance(intent, str) or intent.quantity != order.quantity:
+                intent = OrderIntent(
+                    signal_id=signal.id,
+                    contract=order.contract,
+                    side=order.side,
+                    quantity=order.quantity,
+                    order_type=OrderType.MARKET,
+                )
+            self.ledger.intend(intent, token, now, time.time_ns())
+        for execution in action.executions:
+            self._execution(execution, now)
+        self._order_event(
+            OrderEvent(
+                signal.id,
+                order.broker_order_id,
+                order.status,
+                filled=order.filled_quantity,
+                perm_id=order.perm_id,
+            ),
+            now,
+        )
+        if action.cancel:
+            await self.broker.cancel(signal.id, order.broker_order_id)
+
+    async def _probe(self, action: Probe, now: datetime) -> None:
+        known = await self.broker.cancel(action.signal.id, action.broker_order_id)
+        if known:
+            return  # it exists after all: its cancellation comes as an event
+        reason = f"lost: the broker does not know order id {action.broker_order_id}"
+        self._order_failed(action.signal.id, reason, now)
+        await self._alerts.raise_(
+            Alert(f"lost:{action.signal.id}", Severity.WARNING, "Order lost by the gateway", reason)
+        )
+
+    async def sweep(self) -> None:
+        """Periodic: the leader reconciles when a signal has expired with its order still open
+        (it cancels it); a standby mirrors the leader's outcomes from the board."""
+        token = self._gate.token
+        now = self._clock.now()
+        entries = self.ledger.undecided()
+        if token is not None:
+            if self.trading and any(e.signal.is_expired(now) for e in entries):
+                await self.reconcile(token)
+            return
+        decisions = await self._board.decisions([e.signal.id for e in entries])
+        for signal_id, d in decisions.items():
+            if self.ledger.decide(signal_id, d.outcome, d.reason, now, d.decided_by):
+                self.metrics.outcomes.labels(d.outcome.value).inc()
+
+    # -- operator commands ---------------------------------------------------------------------
+
+    async def halt(self, reason: str) -> None:
+        self.halted = reason
+        self.metrics.halted.set(1)
+        await self._board.set_halted(reason)
+
+    async def resume(self) -> None:
+        self.halted = None
+        self.metrics.halted.set(0)
+        await self._board.set_halted(None)
+
+    def config_changed(self, config: StrategyConfig) -> None:
+        self._spawn(self._alerts.resolve("strategy-config", "Strategy config is valid again"))
+
+    def config_rejected(self, error: ConfigError) -> None:
+        self.metrics.config_rejected.inc()
+        self._spawn(
+            self._alerts.raise_(
+                Alert(
+                    "strategy-config",
+                    Severity.WARNING,
+                    "Strategy config rejected; the previous one stays",
+                    str(error),
+                )
+            )
+        )
+
+    async def close(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+        for task in list(self._tasks):
+            await asyncio.wait({task}, timeout=1.0)

@@ -1,0 +1,138 @@
+from unittest.mock import AsyncMock, Mock
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from system.edge.alerting import AlertGate, FanOut
+from system.edge.leadership import Leadership, LeaseTiming
+from system.ports import Alert, Severity
+
+TIMING = LeaseTiming(ttl_s=3.0, renew_every_s=1.0, acquire_every_s=0.2, safety_s=0.5)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def leadership(lease: Mock, clock: Clock) -> tuple[Leadership, Mock, Mock]:
+    gained, lost = Mock(), Mock()
+    return Leadership(lease, TIMING, gained, lost, monotonic=clock), gained, lost
+
+
+class TestLeadership:
+    async def test_acquiring_grants_trading_until_ttl_minus_safety(self) -> None:
+        clock = Clock()
+        lease = AsyncMock()
+        lease.acquire.return_value = 7
+        lead, gained, _ = leadership(lease, clock)
+        assert not lead.may_trade()
+        assert await lead.step() == TIMING.renew_every_s
+        gained.assert_called_once_with(7)
+        assert lead.may_trade()
+        clock.t += 2.49
+        assert lead.may_trade()
+        clock.t += 0.02  # 2.51 s after the acquire was sent: TTL 3 s minus 0.5 s of safety
+        assert not lead.may_trade()
+
+    async def test_a_refused_renewal_ends_leadership_at_once(self) -> None:
+        clock = Clock()
+        lease = AsyncMock()
+        lease.acquire.return_value = 7
+        lease.renew.return_value = False
+        lead, _, lost = leadership(lease, clock)
+        await lead.step()
+        assert await lead.step() == TIMING.acquire_every_s
+        lost.assert_called_once()
+        assert lead.token is None
+        assert not lead.may_trade()
+
+    async def test_an_unreachable_redis_ends_trading_before_the_lease_expires(self) -> None:
+        clock = Clock()
+        lease = AsyncMock()
+        lease.acquire.return_value = 7
+        lease.renew.side_effect = RedisConnectionError("down")
+        lead, _, lost = leadership(lease, clock)
+        await lead.step()
+        clock.t += 1.0
+        await lead.step()  # failed, but the deadline has not passed: still leading
+        assert lead.may_trade()
+        lost.assert_not_called()
+        clock.t += 1.6
+        assert not lead.may_trade()  # the deadline passes even before the next step runs
+        await lead.step()
+        lost.assert_called_once()
+
+    async def test_renewal_extends_from_when_it_was_sent(self) -> None:
+        clock = Clock()
+        lease = AsyncMock()
+        lease.acquire.return_value = 7
+        lease.renew.return_value = True
+        lead, _, _ = leadership(lease, clock)
+        await lead.step()
+        clock.t += 2.0
+        await lead.step()
+        clock.t += 2.4
+        assert lead.may_trade()
+
+    async def test_release_gives_the_lease_back(self) -> None:
+        lease = AsyncMock()
+        lease.acquire.return_value = 3
+        lead, _, lost = leadership(lease, Clock())
+        await lead.step()
+        await lead.release()
+        lease.release.assert_awaited_once_with(3)
+        lost.assert_called_once()
+
+    def test_renewal_must_beat_the_deadline(self) -> None:
+        with pytest.raises(ValueError, match="renewal must come sooner"):
+            LeaseTiming(ttl_s=1.0, renew_every_s=0.9, acquire_every_s=0.1, safety_s=0.2)
+
+
+def alert(key: str = "vpn") -> Alert:
+    return Alert(key, Severity.CRITICAL, "VPN heartbeat lost", "no answer for 90 s")
+
+
+class TestAlertGate:
+    async def test_repeats_are_suppressed_then_resolved_once(self) -> None:
+        notifier = AsyncMock()
+        clock = Clock()
+        gate = AlertGate(notifier, remind_after_s=600, monotonic=clock)
+        assert await gate.raise_(alert())
+        assert not await gate.raise_(alert())
+        assert await gate.raise_(alert("redis"))
+        clock.t += 30
+        assert await gate.resolve("vpn", "VPN heartbeat is back")
+        assert not await gate.resolve("vpn", "VPN heartbeat is back")
+        sent = [call.args[0] for call in notifier.notify.await_args_list]
+        assert [(a.key, a.title) for a in sent] == [
+            ("vpn", "VPN heartbeat lost"),
+            ("redis", "VPN heartbeat lost"),
+            ("vpn", "Resolved: VPN heartbeat is back"),
+        ]
+        assert sent[-1].severity is Severity.INFO
+        assert "open 30 s" in sent[-1].body
+
+    async def test_a_long_incident_is_reminded(self) -> None:
+        notifier = AsyncMock()
+        clock = Clock()
+        gate = AlertGate(notifier, remind_after_s=600, monotonic=clock)
+        await gate.raise_(alert())
+        clock.t += 601
+        assert await gate.raise_(alert())
+        assert notifier.notify.await_args_list[-1].args[0].title == "Still: VPN heartbeat lost"
+
+    async def test_a_failing_channel_does_not_raise(self) -> None:
+        notifier = AsyncMock()
+        notifier.notify.side_effect = OSError("smtp down")
+        gate = AlertGate(notifier)
+        assert await gate.raise_(alert())
+
+    async def test_fan_out_reaches_every_channel_even_if_one_fails(self) -> None:
+        broken, working = AsyncMock(), AsyncMock()
+        broken.notify.side_effect = OSError("down")
+        await FanOut([broken, working]).notify(alert())
+        working.notify.assert_awaited_once()

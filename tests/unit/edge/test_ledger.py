@@ -1,0 +1,146 @@
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from system.domain.orders import OrderStatus
+from system.domain.signals import Side
+from system.edge.ledger import AUDIT_TABLE, OUTCOMES_TABLE, Ledger
+from system.edge.sqlite import connect
+from tests.unit.edge.builders import NOW, execution, make_intent, make_signal
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger.open(tmp_path / "ledger.sqlite", "bot-1")
+
+
+def queued(ledger: Ledger, table: str) -> list[str]:
+    rows = ledger.connection.execute(
+        "SELECT rk FROM outbox WHERE tbl = ? ORDER BY seq", (table,)
+    ).fetchall()
+    return [r["rk"] for r in rows]
+
+
+class TestSignals:
+    def test_a_signal_is_recorded_once(self, ledger: Ledger) -> None:
+        signal = make_signal()
+        assert ledger.observe(signal, NOW)
+        assert not ledger.observe(signal, NOW)
+        assert ledger.signal(signal.id) == signal
+        assert [e.signal for e in ledger.undecided()] == [signal]
+
+    def test_a_decision_closes_a_signal_once_and_queues_one_outcome(self, ledger: Ledger) -> None:
+        signal = make_signal()
+        ledger.observe(signal, NOW)
+        assert ledger.decide(signal.id, OrderStatus.REJECTED, "kill switch is on", NOW)
+        assert not ledger.decide(signal.id, OrderStatus.EXPIRED, "later", NOW)
+        assert ledger.outcome(signal.id) == (OrderStatus.REJECTED, "kill switch is on")
+        assert queued(ledger, OUTCOMES_TABLE) == [signal.id]
+        assert ledger.undecided() == []
+
+    def test_another_leaders_decision_is_recorded_but_not_queued(self, ledger: Ledger) -> None:
+        signal = make_signal()
+        ledger.observe(signal, NOW)
+        assert ledger.decide(signal.id, OrderStatus.FILLED, "", NOW, decided_by="bot-2")
+        assert queued(ledger, OUTCOMES_TABLE) == []
+
+    def test_only_terminal_statuses_are_outcomes(self, ledger: Ledger) -> None:
+        with pytest.raises(ValueError, match="not an outcome"):
+            ledger.decide("sig-x", OrderStatus.PLACED, "", NOW)
+
+
+class TestOrders:
+    def test_one_order_per_signal(self, ledger: Ledger) -> None:
+        signal = make_signal()
+        ledger.observe(signal, NOW)
+        assert ledger.intend(make_intent(signal), 1, NOW, 0)
+        assert not ledger.intend(make_intent(signal, quantity=2), 2, NOW, 0)
+        order = ledger.order(signal.id)
+        assert order is not None
+        assert (order.status, order.quantity) == (OrderStatus.INTENDED, 1)
+
+    def test_the_lifecycle_is_audited_and_ends_in_one_outcome(self, ledger: Ledger) -> None:
+        signal = make_signal()
+        ledger.observe(signal, NOW)
+        ledger.intend(make_intent(signal, quantity=2), 1, NOW, 0)
+        assert ledger.update(signal.id, OrderStatus.PLACED, NOW, broker_order_id=7)
+        assert ledger.update(signal.id, OrderStatus.ACKNOWLEDGED, NOW, perm_id=99)
+        assert ledger.update(signal.id, OrderStatus.PARTIALLY_FILLED, NOW, filled=1)
+        assert ledger.update(signal.id, OrderStatus.FILLED, NOW, filled=2)
+        assert ledger.outcome(signal.id) == (OrderStatus.FILLED, "")
+        assert queued(ledger, AUDIT_TABLE) == [
+            f"{signal.id}.{event}"
+            for event in ("intended", "placed", "acknowledged", "partially_filled.1", "filled")
+        ]
+        assert queued(ledger, OUTCOMES_TABLE) == [signal.id]
+        order = ledger.order(signal.id)
+        assert order is not None
+        assert (order.broker_order_id, order.perm_id, order.filled) == (7, 99, 2)
+
+    def test_repeats_and_late_events_change_nothing(self, ledger: Ledger) -> None:
+        signal = make_signal()
+        ledger.observe(signal, NOW)
+        ledger.intend(make_intent(signal), 1, NOW, 0)
+        ledger.update(signal.id, OrderStatus.ACKNOWLEDGED, NOW)
+        assert ledger.update(signal.id, OrderStatus.ACKNOWLEDGED, NOW) is None
+        ledger.update(signal.id, OrderStatus.FILLED, NOW, filled=1)
+        assert ledger.update(signal.id, OrderStatus.CANCELLED, NOW) is None
+        assert ledger.update(signal.id, OrderStatus.PLACED, NOW) is None
+        assert ledger.update("sig-unknown", OrderStatus.FILLED, NOW) is None
+        assert ledger.outcome(signal.id) == (OrderStatus.FILLED, "")
+
+    def test_a_rejection_keeps_the_brokers_reason(self, ledger: Ledger) -> None:
+        signal = make_signal()
+        ledger.observe(signal, NOW)
+        ledger.intend(make_intent(signal), 1, NOW, 0)
+        ledger.update(signal.id, OrderStatus.REJECTED, NOW, reason="200: No security definition")
+        assert ledger.outcome(signal.id) == (OrderStatus.REJECTED, "200: No security definition")
+
+    def test_executions_are_recorded_once(self, ledger: Ledger) -> None:
+        signal = make_signal()
+        ledger.observe(signal, NOW)
+        assert ledger.add_execution(execution(signal), NOW)
+        assert not ledger.add_execution(execution(signal), NOW)
+        assert [f.quantity for f in ledger.fills(signal.id)] == [1]
+        assert queued(ledger, AUDIT_TABLE) == [f"{signal.id}.exec.0001.01"]
+
+
+class TestWhatRiskReads:
+    def test_working_quantity_is_signed_and_excludes_fills(self, ledger: Ledger) -> None:
+        buy, done, sell = make_signal(0), make_signal(1), make_signal(2, side=Side.SELL)
+        for s in (buy, sell, done):
+            ledger.observe(s, NOW)
+        ledger.intend(make_intent(buy, quantity=3), 1, NOW, 0)
+        ledger.update(buy.id, OrderStatus.PARTIALLY_FILLED, NOW, filled=1)
+        ledger.intend(make_intent(sell, quantity=1), 1, NOW, 0)
+        ledger.intend(make_intent(done, quantity=5), 1, NOW, 0)
+        ledger.update(done.id, OrderStatus.CANCELLED, NOW)
+        assert ledger.working() == {buy.contract.local_symbol: 2 - 1}
+
+    def test_orders_per_window_and_committed_notional(self, ledger: Ledger) -> None:
+        signals = [make_signal(n) for n in range(3)]
+        for n, s in enumerate(signals):
+            ledger.observe(s, NOW)
+            ledger.intend(make_intent(s, quantity=2, price="1.50"), 1, NOW, n * 1000)
+        ledger.update(signals[2].id, OrderStatus.REJECTED, NOW)
+        assert ledger.orders_since(1000) == 2
+        day = NOW.date().isoformat()
+        assert ledger.committed_notional(day) == Decimal("600")  # 2 orders x 2 x 1.50 x 100
+        assert ledger.committed_notional((NOW + timedelta(days=1)).date().isoformat()) == 0
+
+
+def test_records_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    first = Ledger.open(path, "bot-1")
+    signal = make_signal()
+    first.observe(signal, NOW)
+    first.intend(make_intent(signal), 1, NOW, 0)
+    first.close()
+    again = Ledger.open(path, "bot-1")
+    entries = again.undecided()
+    assert [e.signal.id for e in entries] == [signal.id]
+    assert entries[0].order is not None
+    assert entries[0].order.status is OrderStatus.INTENDED
+    assert connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
