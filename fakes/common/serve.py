@@ -32,6 +32,7 @@ class Listener:
     @property
     def url(self) -> str:
         host, port = self.sock.getsockname()[:2]
+        host = f"[{host}]" if ":" in host else host
         return f"{'https' if self.certfile else 'http'}://{host}:{port}"
 
 
@@ -43,7 +44,10 @@ def add_listen_args(parser: argparse.ArgumentParser) -> None:
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket, bound before the server starts so the ready line can name its port.
     A port in use ends the process with one line naming it."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto must say TCP: asyncio sets TCP_NODELAY only on such sockets, and without it Nagle's
+    # algorithm and delayed ACKs hold every small response for ~40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

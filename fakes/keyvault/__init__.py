@@ -1,0 +1,1 @@
+"""Wire-level fake of Azure Key Vault secrets, with a loopback managed identity, over TLS."""
