@@ -34,7 +34,13 @@ class TableEventStore:
             self._created.add(record.table)
         entity = {"PartitionKey": record.partition_key, "RowKey": record.row_key, **record.fields}
         table = self._service.get_table_client(record.table)
-        await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        try:
+            await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        except ResourceNotFoundError:
+            # The table went away under us (deleted, or an emulator restarted): the next
+            # attempt creates it again.
+            self._created.discard(record.table)
+            raise
 
     async def query(
         self,

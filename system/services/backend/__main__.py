@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
 import sys
 from contextlib import AsyncExitStack
+from types import FrameType
 
 import uvicorn
 from pydantic import ValidationError
 
 from system.services.backend.service import StartupFailed, assemble
 from system.services.backend.settings import BackendSettings, describe
-
-log = logging.getLogger("system.services.backend")
 
 
 class _Server(uvicorn.Server):
@@ -46,7 +46,14 @@ async def serve(settings: BackendSettings) -> None:
         await _Server(config).serve()
 
 
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def main() -> int:
+    # uvicorn handles SIGTERM while it serves, then re-raises it to the handler it found once it
+    # has shut down gracefully; this handler (also in force while starting) makes that exit 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         settings = BackendSettings()
     except ValidationError as error:

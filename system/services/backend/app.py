@@ -5,16 +5,25 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from system.domain.signals import Signal
@@ -44,27 +53,45 @@ def _decode_cursor(cursor: str) -> Key:
     return moment, signal_id
 
 
+def _iso_only(value: object) -> object:
+    # pydantic would also take a number as a Unix time; the schema promises ISO 8601 only.
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be an ISO 8601 date (YYYY-MM-DD...)")
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+IsoDate = Annotated[date, BeforeValidator(_iso_only)]
+
+
 class SignalQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: AwareDatetime | None = Field(None, description="created at or after (ISO 8601)")
-    until: AwareDatetime | None = Field(None, description="created before (ISO 8601)")
+    since: IsoDateTime | None = Field(None, description="created at or after (ISO 8601)")
+    until: IsoDateTime | None = Field(None, description="created before (ISO 8601)")
     limit: int | None = Field(None, ge=1, description="page size; larger values are capped")
     cursor: str | None = Field(None, max_length=200, description="next_cursor of a prior page")
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.since and self.until and self.since > self.until:
-            raise ValueError("since must not be after until")
-        if self.cursor is not None:
-            _decode_cursor(self.cursor)
-        return self
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
+        since = info.data.get("since")
+        if since is not None and until is not None and until < since:
+            raise ValueError("until must not be before since")
+        return until
+
+    @field_validator("cursor")
+    @classmethod
+    def _a_cursor(cls, cursor: str | None) -> str | None:
+        if cursor is not None:
+            _decode_cursor(cursor)
+        return cursor
 
 
 class AnomalyQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    day: date | None = Field(None, description="trading day (default: today, exchange time)")
+    day: IsoDate | None = Field(None, description="trading day (default: today, exchange time)")
     limit: int | None = Field(None, ge=1, description="page size; larger values are capped")
     cursor: str | None = Field(None, pattern=_ROW_KEY, description="next_cursor of a prior page")
 

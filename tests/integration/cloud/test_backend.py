@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from tests.integration.cloud.conftest import API_KEY, Backend
+from harness.ports import free_port
+from tests.integration.cloud.conftest import API_KEY, Backend, ChainFeed, Cloud, backend_env
 
 pytestmark = pytest.mark.integration
 
@@ -28,3 +34,68 @@ def test_api_routes_need_a_key(backend: Backend, path: str) -> None:
     with backend.client(None) as http:
         assert http.post("/api/negotiate").status_code == 401
     assert API_KEY not in backend.proc.log_text()
+
+
+def test_sigterm_stops_it_cleanly(backend: Backend) -> None:
+    assert backend.proc.stop() == 0
+    assert "Traceback" not in backend.proc.log_text()
+
+
+def run_backend(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SPY_BACKEND_")}
+    return subprocess.run(
+        [sys.executable, "-m", "system.services.backend"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({}, "backend: missing setting SPY_BACKEND_KEYVAULT_URL"),
+        (
+            {
+                "SPY_BACKEND_KEYVAULT_URL": "https://127.0.0.1:1",
+                "SPY_BACKEND_MARKET_SOURCE": "replay",
+                "SPY_BACKEND_PORT": "eighty",
+            },
+            "backend: invalid setting SPY_BACKEND_PORT: Input should be a valid integer",
+        ),
+        (
+            {"SPY_BACKEND_KEYVAULT_URL": "https://127.0.0.1:1", "SPY_BACKEND_MARKET_SOURCE": "ib"}
+            | {"SPY_BACKEND_DETECTOR__BASELINE_WINDOW": "10"},
+            "backend: invalid setting SPY_BACKEND_DETECTOR__BASELINE_WINDOW: must be odd",
+        ),
+        (
+            {
+                "SPY_BACKEND_KEYVAULT_URL": "https://127.0.0.1:1",
+                "SPY_BACKEND_MARKET_SOURCE": "replay",
+            },
+            "backend: invalid settings: SPY_BACKEND_REPLAY_FILE is required when "
+            "SPY_BACKEND_MARKET_SOURCE=replay",
+        ),
+    ],
+)
+def test_a_bad_setting_stops_it_with_one_line_naming_it(env: dict[str, str], line: str) -> None:
+    done = run_backend(env)
+    assert done.returncode == 2
+    (only,) = done.stderr.strip().splitlines()
+    assert only.startswith(line)
+
+
+def test_an_unreachable_key_vault_stops_it_after_the_startup_timeout(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    feed = ChainFeed(tmp_path / "chain.jsonl")
+    env = backend_env(cloud, feed, "anomalies", "hub") | {
+        "SPY_BACKEND_KEYVAULT_URL": f"https://127.0.0.1:{free_port()}",
+        "SPY_BACKEND_STARTUP_TIMEOUT_S": "1",
+    }
+    done = run_backend(env)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("backend: reading the API keys from Key Vault failed for 1 s")

@@ -1,0 +1,325 @@
+"""IB Gateway through ib_async, behind the Broker port.
+
+- Every order carries orderRef = signal id, so it is found again after any reconnect.
+- The local order-id counter is never trusted across a reconnect: after connecting, the next id
+  is raised above every id the ledger ever used and every id the gateway lists (a gateway that
+  restarted once rolled nextValidId back and handed out the ids of orders it had lost).
+- The credential (IB Gateway's API startApi optionalCapabilities) is read from the SecretStore
+  at every connect, so a rotated one is used by the next session.
+- IB's connectivity codes are session events: 1100 (IB <-> gateway lost) stops trading until
+  1101/1102 restore it; a closed socket stops it until the next connect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
+from typing import TypeVar
+
+from ib_async import IB, Contract, LimitOrder, MarketOrder, Trade
+from ib_async import Order as IbOrder
+from ib_async.ib import StartupFetch
+from ib_async.objects import CommissionReport, Fill
+
+from system.domain.contracts import OptionContract
+from system.domain.orders import Execution, Order, OrderIntent, OrderStatus, OrderType
+from system.domain.signals import Side
+from system.ports import BrokerLink, OrderEvent, SecretStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_LINK_LOST = 1100
+_LINK_RESTORED = (1101, 1102)
+_CANCEL_UNKNOWN = 10147  # "OrderId ... that needs to be cancelled is not found"
+_CANCEL_TOO_LATE = 10148  # "... cannot be cancelled, state: Filled"
+_CANCEL_CONFIRMED = 202  # "Order Canceled - reason:"
+_LIVE = {"PreSubmitted", "Submitted"}
+_SENT = {"PendingSubmit", "ApiPending"}
+_ENDED = {"Cancelled", "ApiCancelled", "Inactive"}
+
+BrokerEvent = OrderEvent | Execution | BrokerLink
+
+
+def _side(action: str) -> Side:
+    return Side.BUY if action in ("BUY", "BOT") else Side.SELL
+
+
+def _occ(local_symbol: str) -> OptionContract:
+    return OptionContract.from_local_symbol(local_symbol)
+
+
+class IbBroker:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        client_id: int,
+        *,
+        id_floor: Callable[[], int],
+        secrets: SecretStore | None = None,
+        credential_name: str | None = None,
+        account: str = "",
+        timeout_s: float = 5.0,
+    ) -> None:
+        self._host, self._port, self._client_id = host, port, client_id
+        self._id_floor = id_floor
+        self._secrets = secrets
+        self._credential_name = credential_name
+        self._account = account
+        self._timeout_s = timeout_s
+        self._ib = IB()
+        self._ib.RequestTimeout = timeout_s
+        self._queue: asyncio.Queue[BrokerEvent] = asyncio.Queue()
+        self._link_ok = asyncio.Event()
+        self._closing = False
+        self._connect_error = ""
+        self._cancels: dict[int, asyncio.Future[bool]] = {}
+        self.credential_version: str | None = None
+        self._ib.orderStatusEvent += self._on_status
+        self._ib.commissionReportEvent += self._on_commission
+        self._ib.errorEvent += self._on_error
+        self._ib.disconnectedEvent += self._on_disconnected
+
+    @property
+    def connected(self) -> bool:
+        return self._ib.isConnected() and self._link_ok.is_set()
+
+    # -- session -------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if self._ib.isConnected():
+            try:
+                await asyncio.wait_for(self._link_ok.wait(), self._timeout_s)
+            except TimeoutError:
+                raise ConnectionError("gateway has lost its connection to IB (1100)") from None
+            return
+        version = None
+        if self._secrets is not None and self._credential_name is not None:
+            secret = await self._secrets.get(self._credential_name)
+            self._ib.client.optCapab = secret.value
+            version = secret.version
+        self._connect_error = ""
+        try:
+            await self._ib.connectAsync(
+                self._host,
+                self._port,
+                self._client_id,
+                timeout=self._timeout_s,
+                account=self._account,
+                fetchFields=StartupFetch.POSITIONS,
+            )
+        except (OSError, TimeoutError, ConnectionError) as error:
+            why = self._connect_error or f"{type(error).__name__}: {error}"
+            raise ConnectionError(
+                f"cannot connect to IB Gateway {self._host}:{self._port}: {why}"
+            ) from None
+        self.credential_version = version
+        self._link_ok.set()
+        self._raise_next_id(self._id_floor())
+        log.info(
+            "connected to IB Gateway %s:%d as client %d", self._host, self._port, self._client_id
+        )
+
+    def _raise_next_id(self, floor: int) -> None:
+        """Never hand out an id at or below one already used, whatever nextValidId says."""
+        self._ib.client.updateReqId(floor)  # type: ignore[no-untyped-call]
+
+    async def disconnect(self) -> None:
+        self._closing = True
+        try:
+            self._ib.disconnect()
+        finally:
+            self._closing = False
+            self._link_ok.clear()
+
+    def _on_disconnected(self) -> None:
+        self._link_ok.clear()
+        for waiter in self._cancels.values():
+            if not waiter.done():
+                waiter.set_exception(ConnectionError("session closed"))
+        if not self._closing:
+            self._queue.put_nowait(BrokerLink(up=False, reason="gateway session closed"))
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def _contract(self, contract: OptionContract) -> Contract:
+        return Contract(
+            secType="OPT",
+            symbol=contract.symbol,
+            lastTradeDateOrContractMonth=f"{contract.expiry:%Y%m%d}",
+            strike=float(contract.strike),
+            right=contract.right.value,
+            multiplier=str(contract.multiplier),
+            exchange="SMART",
+            currency="USD",
+            localSymbol=contract.local_symbol,
+        )
+
+    async def place(self, intent: OrderIntent) -> Order:
+        if not self.connected:
+            raise ConnectionError("not connected to IB Gateway")
+        order: IbOrder
+        if intent.order_type is OrderType.MARKET:
+            order = MarketOrder(intent.side.value, intent.quantity)
+        elif intent.order_type is OrderType.LIMIT and intent.limit_price is not None:
+            order = LimitOrder(intent.side.value, intent.quantity, float(intent.limit_price))
+        else:
+            raise ValueError(f"{intent.order_type.value} orders are not supported")
+        order.orderRef = intent.order_ref
+        order.tif = intent.time_in_force.value
+        if self._account:
+            order.account = self._account
+        trade = self._ib.placeOrder(self._contract(intent.contract), order)
+        return Order(
+            broker_order_id=trade.order.orderId,
+            order_ref=intent.order_ref,
+            contract=intent.contract,
+            side=intent.side,
+            quantity=intent.quantity,
+            status=OrderStatus.PLACED,
+        )
+
+    async def cancel(self, order_ref: str, broker_order_id: int) -> bool:
+        if not self.connected:
+            raise ConnectionError("not connected to IB Gateway")
+        waiter = asyncio.get_running_loop().create_future()
+        self._cancels[broker_order_id] = waiter
+        try:
+            self._ib.cancelOrder(IbOrder(orderId=broker_order_id, clientId=self._client_id))
+            return await asyncio.wait_for(waiter, self._timeout_s)
+        finally:
+            self._cancels.pop(broker_order_id, None)
+
+    def _answer_cancel(self, order_id: int, known: bool) -> None:
+        waiter = self._cancels.get(order_id)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(known)
+
+    # -- what the gateway holds ------------------------------------------------------------
+
+    def _order(self, trade: Trade) -> Order | None:
+        ref = trade.order.orderRef
+        status = self._status(trade)
+        if not ref or status is None or trade.contract.secType != "OPT":
+            return None
+        self._raise_next_id(trade.order.orderId + 1)
+        return Order(
+            broker_order_id=trade.order.orderId,
+            perm_id=trade.order.permId or None,
+            order_ref=ref,
+            contract=_occ(trade.contract.localSymbol),
+            side=_side(trade.order.action),
+            quantity=int(trade.order.totalQuantity),
+            status=status[0],
+            filled_quantity=int(trade.orderStatus.filled),
+        )
+
+    async def open_orders(self) -> list[Order]:
+        trades = await self._request(self._ib.reqAllOpenOrdersAsync())
+        return [o for o in map(self._order, trades) if o is not None]
+
+    async def completed_orders(self) -> list[Order]:
+        trades = await self._request(self._ib.reqCompletedOrdersAsync(apiOnly=True))
+        return [o for o in map(self._order, trades) if o is not None]
+
+    async def executions(self) -> list[Execution]:
+        fills = await self._request(self._ib.reqExecutionsAsync())
+        return [e for e in map(self._execution, fills) if e is not None]
+
+    async def positions(self) -> dict[str, int]:
+        held: dict[str, int] = {}
+        for position in self._ib.positions():
+            if position.contract.secType == "OPT" and position.position:
+                symbol = _occ(position.contract.localSymbol).local_symbol
+                held[symbol] = held.get(symbol, 0) + int(position.position)
+        return held
+
+    async def _request(self, request: Awaitable[T]) -> T:
+        if not self.connected:
+            raise ConnectionError("not connected to IB Gateway")
+        try:
+            return await asyncio.wait_for(request, self._timeout_s)
+        except TimeoutError:
+            raise ConnectionError("IB Gateway did not answer in time") from None
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[BrokerEvent]:
+        while True:
+            yield await self._queue.get()
+
+    def _status(self, trade: Trade) -> tuple[OrderStatus, str] | None:
+        status = trade.orderStatus.status
+        filled = int(trade.orderStatus.filled)
+        if status in _SENT:
+            return OrderStatus.PLACED, ""
+        if status in _LIVE:
+            return (OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.ACKNOWLEDGED), ""
+        if status == "Filled":
+            return OrderStatus.FILLED, ""
+        if status in _ENDED:
+            last = trade.log[-1] if trade.log else None
+            if last is not None and last.errorCode and last.errorCode != _CANCEL_CONFIRMED:
+                return OrderStatus.REJECTED, last.message
+            if status == "Inactive":
+                return OrderStatus.REJECTED, "inactive at the gateway"
+            return OrderStatus.CANCELLED, ""
+        return None  # PendingCancel, ValidationError: the order is still what it was
+
+    def _on_status(self, trade: Trade) -> None:
+        order_id = trade.order.orderId
+        mapped = self._status(trade)
+        if trade.orderStatus.status != "PendingCancel":  # not the library's local echo
+            self._answer_cancel(order_id, True)
+        if mapped is None or not trade.order.orderRef:
+            return
+        status, reason = mapped
+        self._queue.put_nowait(
+            OrderEvent(
+                order_ref=trade.order.orderRef,
+                broker_order_id=order_id,
+                status=status,
+                filled=int(trade.orderStatus.filled),
+                perm_id=trade.order.permId or None,
+                reason=reason,
+            )
+        )
+
+    def _execution(self, fill: Fill) -> Execution | None:
+        execution = fill.execution
+        if not execution.orderRef or fill.contract.secType != "OPT":
+            return None
+        return Execution(
+            exec_id=execution.execId,
+            order_ref=execution.orderRef,
+            contract=_occ(fill.contract.localSymbol),
+            side=_side(execution.side),
+            quantity=int(execution.shares),
+            price=Decimal(str(execution.price)),
+            commission=Decimal(str(max(fill.commissionReport.commission, 0.0))),
+            executed_at=execution.time,
+        )
+
+    def _on_commission(self, trade: Trade, fill: Fill, report: CommissionReport) -> None:
+        # The fill is complete (commission included) only now; it follows execDetails.
+        execution = self._execution(fill)
+        if execution is not None:
+            self._queue.put_nowait(execution)
+
+    def _on_error(self, req_id: int, code: int, message: str, contract: object) -> None:
+        if req_id == -1 and code == _LINK_LOST:
+            self._link_ok.clear()
+            self._queue.put_nowait(BrokerLink(up=False, reason=f"{code}: {message}"))
+        elif req_id == -1 and code in _LINK_RESTORED:
+            self._link_ok.set()
+            self._queue.put_nowait(BrokerLink(up=True, reason=f"{code}: {message}"))
+        elif code == _CANCEL_UNKNOWN:
+            self._answer_cancel(req_id, False)
+        elif code in (_CANCEL_TOO_LATE, _CANCEL_CONFIRMED):
+            self._answer_cancel(req_id, True)
+        elif req_id == -1 and not self._link_ok.is_set() and code < 2100:
+            self._connect_error = f"{code}: {message}"  # why a connect attempt was refused
