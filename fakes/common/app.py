@@ -25,7 +25,6 @@ def fake_app(
     routes: Sequence[BaseRoute],
     render_error: ErrorRenderer,
     admin_routes: Sequence[BaseRoute] = (),
-    faults: Faults | None = None,
 ) -> ASGIApp:
     """The ASGI app of one fake.
 
@@ -34,7 +33,7 @@ def fake_app(
     has the real service's shape. Admin routes live under ADMIN_PREFIX: GET /health, the fault
     routes (see Faults.routes) and `admin_routes`.
     """
-    faults = faults or Faults()
+    faults = Faults()
 
     async def on_service_error(_request: Request, error: Exception) -> Response:
         assert isinstance(error, ServiceError)

@@ -16,10 +16,6 @@ class Journal:
     def record(self, entry: dict[str, Any]) -> None:
         self._entries.append(entry)
 
-    @property
-    def entries(self) -> list[dict[str, Any]]:
-        return list(self._entries)
-
     def routes(self) -> list[Route]:
         """GET /messages lists what was accepted; DELETE /messages forgets it."""
 

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from fakes.common import Faults, admin_body, fake_app
+from fakes.common import admin_body, fake_app
 from fakes.common.body import media_type, read_body
 from fakes.keyvault.errors import VaultError, render_error
 from fakes.keyvault.identity import TOKEN_LIFETIME_S, VAULT_RESOURCE, InvalidToken, TokenAuthority
@@ -310,10 +310,9 @@ class Vault:
         return JSONResponse({"access_token": token, "expires_on": expires_on})
 
 
-def create_app(vault: Vault, faults: Faults | None = None) -> ASGIApp:
+def create_app(vault: Vault) -> ASGIApp:
     return fake_app(
         routes=vault.routes(),
         render_error=render_error,
         admin_routes=vault.admin_routes(),
-        faults=faults,
     )

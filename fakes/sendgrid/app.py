@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from fakes.common import Faults, Journal, ServiceError, fake_app
+from fakes.common import Journal, ServiceError, fake_app
 from fakes.common.body import media_type, read_body
 from fakes.sendgrid.quota import DailyQuota
 from fakes.sendgrid.validation import FieldError, is_sandbox, recipients, validate
@@ -62,9 +62,7 @@ def render_error(error: ServiceError) -> Response:
     )
 
 
-def create_app(
-    api_key: str, quota: DailyQuota, journal: Journal, faults: Faults | None = None
-) -> ASGIApp:
+def create_app(api_key: str, quota: DailyQuota, journal: Journal) -> ASGIApp:
     async def mail_send(request: Request) -> Response:
         authorization = request.headers.get("authorization")
         if authorization is None:
@@ -97,5 +95,4 @@ def create_app(
         routes=[Route("/v3/mail/send", mail_send, methods=["POST"])],
         render_error=render_error,
         admin_routes=journal.routes(),
-        faults=faults,
     )

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from fakes.common import Faults, Journal, ServiceError, admin_body, fake_app
+from fakes.common import Journal, ServiceError, admin_body, fake_app
 from fakes.common.body import media_type, read_body
 from fakes.telegram.updates import Conflict, UpdateQueue, command_entities
 
@@ -240,10 +240,9 @@ class BotApi:
         return JSONResponse(await self.updates.push({"message": message}))
 
 
-def create_app(bot: BotApi, faults: Faults | None = None) -> ASGIApp:
+def create_app(bot: BotApi) -> ASGIApp:
     return fake_app(
         routes=bot.routes(),
         render_error=render_error,
         admin_routes=bot.admin_routes(),
-        faults=faults,
     )
