@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 from azure.core.exceptions import (
+    ClientAuthenticationError,
     HttpResponseError,
     ResourceExistsError,
     ResourceNotFoundError,
@@ -20,6 +21,7 @@ from azure.identity import DefaultAzureCredential
 from azure.keyvault.secrets import ApiVersion, SecretClient
 
 from tests.integration.keyvault.support import VaultFake
+from tests.loopback_guard import GUARD
 
 
 def secret_client(vault: VaultFake, **options: object) -> SecretClient:
@@ -157,3 +159,18 @@ def test_a_client_that_does_not_trust_the_ca_cannot_connect(vault: VaultFake) ->
     untrusting = SecretClient(vault.url, DefaultAzureCredential(), verify_challenge_resource=False)
     with untrusting, pytest.raises(ServiceRequestError, match="CERTIFICATE_VERIFY_FAILED"):
         untrusting.get_secret("anything", retry_total=0)
+
+
+def test_without_the_loopback_identity_the_chain_would_leave_loopback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The control for every test above: it is IDENTITY_ENDPOINT that keeps the chain local."""
+    for variable in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
+        monkeypatch.delenv(variable, raising=False)
+    with (
+        DefaultAzureCredential() as credential,
+        GUARD.expecting_violation() as refused,
+        pytest.raises(ClientAuthenticationError),
+    ):
+        credential.get_token("https://vault.azure.net/.default")
+    assert "non-loopback resolve refused: '169.254.169.254'" in refused
