@@ -38,6 +38,7 @@ class Instance:
     release: str
     ports: dict[str, int]
     proc: RunningProcess
+    wiring: Wiring
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,10 @@ class Supervisor:
                 ]
             for name, instances in list(starting.items()):
                 if all([i.proc.check_ready() for i in instances]):  # look at every one, each time
+                    hook = self.topology.by_name[name].after_ready
+                    if hook is not None:
+                        hook(instances[0].wiring)
+                        self.events.record("after-ready", name)
                     order.done(name)
                     del starting[name]
             time.sleep(0.02)
@@ -139,20 +144,21 @@ class Supervisor:
             release=release,
             ports=ports,
             run_dir=self.run_dir,
-            address_of=lambda use: self.address_of(component, use),
+            address_from=self.address_from,
+            side=component.side,
         )
         spec = replace(component.spec(wiring), name=name)  # one log file per instance
         with self._lock:
             proc = launch(spec, self.run_dir / "logs")
-            instance = Instance(name, component, revision, release, ports, proc)
+            instance = Instance(name, component, revision, release, ports, proc, wiring)
             self.instances[name] = instance
         self.events.record("started", name, pid=proc.pid, release=release)
         self._save_if_up()
         return instance
 
-    def address_of(self, client: Component, use: Use) -> tuple[str, int]:
-        """Where `client` reaches a served port: through the link when it crosses the VPN."""
-        if self.topology.crosses_vpn(client, use):
+    def address_from(self, side: Side, use: Use) -> tuple[str, int]:
+        """Where a client on `side` reaches a served port: through the link across the VPN."""
+        if self.topology.crosses_vpn(side, use):
             return LOOPBACK, self.proxy_ports[use]
         return LOOPBACK, self._served_ports[use.component][use.port]
 

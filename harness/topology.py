@@ -38,10 +38,15 @@ class Wiring:
     release: str
     ports: Mapping[str, int]
     run_dir: Path
-    address_of: Callable[[Use], tuple[str, int]]
+    address_from: Callable[[Side, Use], tuple[str, int]]
+    side: Side
 
-    def url(self, use: Use, scheme: str = "http") -> str:
-        host, port = self.address_of(use)
+    def address_of(self, use: Use) -> tuple[str, int]:
+        """Where this instance reaches a served port: through the VPN link when it crosses."""
+        return self.address_from(self.side, use)
+
+    def url(self, use: Use, scheme: str = "http", side: Side | None = None) -> str:
+        host, port = self.address_from(side or self.side, use)
         return f"{scheme}://{host}:{port}"
 
 
@@ -71,6 +76,9 @@ class Component:
     replicas: int = 1
     release: str = "local"  # what a rollout replaces; the spec reads it from its Wiring
     strategy: RollingUpdate | None = None  # None: not rolled, restarted in place
+    # Runs once its instances are ready and before anything that uses it starts, as a Helm
+    # post-install hook would (e.g. seeding the vault with the run's secrets).
+    after_ready: Callable[[Wiring], None] | None = None
 
     def instances(self) -> list[str]:
         if self.replicas == 1:
@@ -122,8 +130,8 @@ class Topology:
             order.add(component.name, *{use.component for use in component.uses})
         return order
 
-    def crosses_vpn(self, client: Component, use: Use) -> bool:
-        sides = {client.side, self.by_name[use.component].side}
+    def crosses_vpn(self, client_side: Side, use: Use) -> bool:
+        sides = {client_side, self.by_name[use.component].side}
         return len(sides) == 2 and sides <= set(VPN_SIDES)
 
     def links(self) -> list[Link]:
@@ -131,7 +139,7 @@ class Topology:
             use
             for client in self.components
             for use in client.uses
-            if self.crosses_vpn(client, use)
+            if self.crosses_vpn(client.side, use)
         }
         return [
             Link(f"{use.component}-{use.port}", use, self.by_name[use.component].side)

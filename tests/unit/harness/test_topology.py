@@ -101,5 +101,9 @@ def test_a_malformed_profile_is_named(fields: dict[str, int], message: str) -> N
 
 
 def test_wiring_builds_urls(tmp_path: Path) -> None:
-    wiring = Wiring("bot-1", 1, "1.2.0", {"health": 1}, tmp_path, lambda use: ("127.0.0.1", 4242))
+    def address_from(side: str, use: Use) -> tuple[str, int]:
+        return ("127.0.0.1", 4242 if side == "edge" else 80)
+
+    wiring = Wiring("bot-1", 1, "1.2.0", {"health": 1}, tmp_path, address_from, "edge")
     assert wiring.url(Use("backend", "http")) == "http://127.0.0.1:4242"
+    assert wiring.url(Use("backend", "http"), side="cloud") == "http://127.0.0.1:80"
