@@ -1,0 +1,114 @@
+"""Signal-to-order latency over the real path: signals published to the SignalR hub with the
+backend's own SignalBus adapter, traded by the edge bots over the VPN link, and timed by the IB
+Gateway simulator's own record of when each placeOrder arrived (orderRef = signal id)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import numpy as np
+
+from system.adapters.signalr_rest import SignalRRest
+from system.domain.contracts import OptionContract
+from system.domain.signals import Side, Signal, signal_id
+
+
+def make_signal(
+    contract: OptionContract, index: int, ttl_s: float, side: Side = Side.BUY
+) -> Signal:
+    created = datetime.now(UTC)
+    return Signal(
+        id=signal_id(created, contract, side, f"bench-{index}"),
+        created_at=created,
+        contract=contract,
+        side=side,
+        score=9.0,
+        reason=f"latency benchmark signal {index}",
+        expires_at=created + timedelta(seconds=ttl_s),
+    )
+
+
+async def publish_at_rate(
+    bus: SignalRRest, contracts: list[OptionContract], count: int, rate_per_s: float, ttl_s: float
+) -> list[Signal]:
+    """Publish `count` signals, one every 1/rate seconds on a fixed schedule (no drift)."""
+    sent: list[Signal] = []
+    start = time.monotonic()
+    for index in range(count):
+        delay = start + index / rate_per_s - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        signal = make_signal(contracts[index % len(contracts)], index, ttl_s)
+        await bus.publish(signal)
+        sent.append(signal)
+    return sent
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    """What the gateway saw of the signals sent: one order each, or the discrepancy."""
+
+    injected_one_way_ms: float
+    samples_ms: list[float]
+    missing: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.samples_ms, q)) if self.samples_ms else float("nan")
+
+    @property
+    def overhead_p99_ms(self) -> float:
+        return self.percentile(99) - self.injected_one_way_ms
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "injected_one_way_ms": self.injected_one_way_ms,
+            "signals": len(self.samples_ms) + len(self.missing),
+            "orders": len(self.samples_ms),
+            "missing": len(self.missing),
+            "duplicated": len(self.duplicated),
+            "p50_ms": round(self.percentile(50), 3),
+            "p99_ms": round(self.percentile(99), 3),
+            "overhead_p99_ms": round(self.overhead_p99_ms, 3),
+        }
+
+
+def gateway_orders(admin_url: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{admin_url}/orders", timeout=10)
+    response.raise_for_status()
+    return list(response.json())
+
+
+def match(sent: list[Signal], orders: list[dict[str, Any]], one_way_ms: float) -> LatencyResult:
+    by_ref: dict[str, list[dict[str, Any]]] = {}
+    for order in orders:
+        by_ref.setdefault(order["orderRef"], []).append(order)
+    samples, missing, duplicated = [], [], []
+    for signal in sent:
+        placed = by_ref.get(signal.id, [])
+        if not placed:
+            missing.append(signal.id)
+            continue
+        if len(placed) > 1:
+            duplicated.append(signal.id)
+        created_ns = int(signal.created_at.timestamp() * 1e9)
+        first = min(order["received_at_ns"] for order in placed)
+        samples.append((first - created_ns) / 1e6)
+    return LatencyResult(one_way_ms, samples, missing, duplicated)
+
+
+def wait_for_orders(
+    admin_url: str, sent: list[Signal], one_way_ms: float, timeout_s: float
+) -> LatencyResult:
+    """Poll the gateway until every signal has its order or the time is up."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = match(sent, gateway_orders(admin_url), one_way_ms)
+        if not result.missing or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
