@@ -22,6 +22,7 @@ from ib_async import IB, Contract, LimitOrder, MarketOrder, Trade
 from ib_async import Order as IbOrder
 from ib_async.ib import StartupFetch
 from ib_async.objects import CommissionReport, Fill
+from ib_async.util import UNSET_DOUBLE
 
 from system.domain.contracts import OptionContract
 from system.domain.orders import Execution, Order, OrderIntent, OrderStatus, OrderType
@@ -46,6 +47,10 @@ BrokerEvent = OrderEvent | Execution | BrokerLink
 
 def _side(action: str) -> Side:
     return Side.BUY if action in ("BUY", "BOT") else Side.SELL
+
+
+def _known(value: float | Decimal) -> float:
+    return 0.0 if value >= UNSET_DOUBLE else float(value)
 
 
 def _occ(local_symbol: str) -> OptionContract:
@@ -215,7 +220,7 @@ class IbBroker:
             side=_side(trade.order.action),
             quantity=int(trade.order.totalQuantity),
             status=status[0],
-            filled_quantity=int(trade.orderStatus.filled),
+            filled_quantity=int(max(trade.orderStatus.filled, _known(trade.order.filledQuantity))),
         )
 
     async def open_orders(self) -> list[Order]:
@@ -228,7 +233,9 @@ class IbBroker:
 
     async def executions(self) -> list[Execution]:
         fills = await self._request(self._ib.reqExecutionsAsync())
-        return [e for e in map(self._execution, fills) if e is not None]
+        # Commission reports land on the session's own copy of each fill.
+        known = {f.execution.execId: f for f in self._ib.fills()}
+        return [e for e in (self._execution(known.get(f.execution.execId, f)) for f in fills) if e]
 
     async def positions(self) -> dict[str, int]:
         held: dict[str, int] = {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import socket
 import sys
 from contextlib import AsyncExitStack
 from types import FrameType
@@ -19,16 +18,9 @@ from types import FrameType
 import uvicorn
 from pydantic import ValidationError
 
+from system.services.backend.server import AnnouncingServer
 from system.services.backend.service import StartupFailed, assemble
 from system.services.backend.settings import BackendSettings, describe
-
-
-class _Server(uvicorn.Server):
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            host, port = self.servers[0].sockets[0].getsockname()[:2]
-            print(f"backend ready on http://{host}:{port}", flush=True)
 
 
 async def serve(settings: BackendSettings) -> None:
@@ -43,7 +35,7 @@ async def serve(settings: BackendSettings) -> None:
             timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s / 2)),
             lifespan="on",
         )
-        await _Server(config).serve()
+        await AnnouncingServer(config, "backend ready on").serve()
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:

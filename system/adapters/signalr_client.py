@@ -1,0 +1,151 @@
+"""Signals from the Azure SignalR hub through pysignalr, behind the SignalSubscription port.
+
+The bot negotiates through the backend (`POST {backend}/api/negotiate`, with its API key), which
+redirects it to the SignalR service with a URL and an access token; pysignalr then holds the
+WebSocket (JSON hub protocol). pysignalr reconnects a dropped socket to the same URL with the
+same token and gives up on anything else (a Close with an error, an expired token, a refused
+negotiate), so every session here is a fresh client, re-negotiated, after a backoff that grows
+while attempts fail and starts over once a session opened.
+
+A frame that is not JSON, a message of an unknown type or shape, an invocation of another
+target and an argument that is not a valid Signal are each logged, counted and dropped; none
+of them closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from pysignalr.client import SignalRClient
+from pysignalr.messages import InvocationMessage, Message
+from pysignalr.protocol.json import JSONProtocol
+
+from system.domain.signals import Signal
+from system.edge.backoff import Backoff
+from system.ports import ReceivedSignal
+
+log = logging.getLogger(__name__)
+
+DropReason = str  # "malformed", "unknown_message", "unknown_target", "invalid_signal"
+
+
+class _TolerantJSON(JSONProtocol):
+    """The JSON hub protocol, dropping what it cannot decode instead of failing the socket."""
+
+    def __init__(self, targets: frozenset[str], on_drop: Callable[[DropReason, str], None]) -> None:
+        super().__init__()
+        self._targets = targets
+        self._on_drop = on_drop
+        self.frame_ns = 0
+
+    def decode(self, raw_message: str | bytes) -> list[Message]:
+        self.frame_ns = time.monotonic_ns()
+        text = (
+            raw_message.decode(errors="replace") if isinstance(raw_message, bytes) else raw_message
+        )
+        messages: list[Message] = []
+        for item in text.split(self.record_separator):
+            if not item:
+                continue
+            try:
+                data = json.loads(item)
+            except ValueError:
+                self._on_drop("malformed", item[:200])
+                continue
+            if not isinstance(data, dict) or not data:
+                self._on_drop("malformed", item[:200])
+                continue
+            try:
+                message = self.parse_message(data)
+            except (ValueError, TypeError, NotImplementedError):
+                self._on_drop("unknown_message", item[:200])
+                continue
+            if isinstance(message, InvocationMessage) and message.target not in self._targets:
+                self._on_drop("unknown_target", str(message.target)[:100])
+                continue
+            messages.append(message)
+        return messages
+
+
+class SignalRSubscription:
+    def __init__(
+        self,
+        negotiate_base: str,
+        *,
+        target: str,
+        headers: dict[str, str],
+        on_drop: Callable[[DropReason], None],
+        on_state: Callable[[bool], None],
+        reconnect: Backoff,
+    ) -> None:
+        self._base = negotiate_base  # pysignalr POSTs to {base}/negotiate, query kept
+        self._target = target
+        self._headers = headers
+        self._count_drop = on_drop
+        self._on_state = on_state
+        self._reconnect = reconnect
+        self._queue: asyncio.Queue[ReceivedSignal] = asyncio.Queue()
+        self.sessions = 0
+
+    def _drop(self, reason: DropReason, detail: str) -> None:
+        log.warning("SignalR message dropped (%s): %s", reason, detail)
+        self._count_drop(reason)
+
+    async def signals(self) -> AsyncIterator[ReceivedSignal]:
+        while True:
+            yield await self._queue.get()
+
+    async def run(self) -> None:
+        """Hold a session, forever: negotiate, connect, receive; back off and start over."""
+        attempt = 0
+        while True:
+            opened = asyncio.Event()
+            try:
+                await self._session(opened)
+                why = "session ended"
+            except Exception as error:  # every failure ends in a fresh, re-negotiated session
+                why = f"{type(error).__name__}: {error}"
+            self._on_state(False)
+            attempt = 0 if opened.is_set() else attempt + 1
+            pause = self._reconnect.delay(attempt)
+            log.warning("SignalR %s; reconnecting in %.2f s", why, pause)
+            await asyncio.sleep(pause)
+
+    async def _session(self, opened: asyncio.Event) -> None:
+        protocol = _TolerantJSON(frozenset({self._target}), self._drop)
+        client = SignalRClient(
+            self._base,
+            protocol=protocol,
+            headers=dict(self._headers),
+            retry_count=1,  # negotiate failures come back here, to this loop's backoff
+        )
+
+        async def on_open() -> None:
+            self.sessions += 1
+            opened.set()
+            self._on_state(True)
+            log.info("SignalR session %d open", self.sessions)
+
+        async def on_close() -> None:
+            self._on_state(False)
+
+        async def on_signal(arguments: list[Any]) -> None:
+            received_ns = protocol.frame_ns
+            for argument in arguments:
+                try:
+                    signal = Signal.model_validate(argument)
+                except ValidationError as error:
+                    self._drop("invalid_signal", str(error).splitlines()[0])
+                    continue
+                self._queue.put_nowait(ReceivedSignal(signal, received_ns))
+
+        client.on_open(on_open)
+        client.on_close(on_close)
+        client.on(self._target, on_signal)
+        await client.run()
