@@ -92,6 +92,11 @@ class SignalRSubscription:
         self._reconnect = reconnect
         self._queue: asyncio.Queue[ReceivedSignal] = asyncio.Queue()
         self.sessions = 0
+        self.connected = False
+
+    def _state(self, up: bool) -> None:
+        self.connected = up
+        self._on_state(up)
 
     def _drop(self, reason: DropReason, detail: str) -> None:
         log.warning("SignalR message dropped (%s): %s", reason, detail)
@@ -111,7 +116,7 @@ class SignalRSubscription:
                 why = "session ended"
             except Exception as error:  # every failure ends in a fresh, re-negotiated session
                 why = f"{type(error).__name__}: {error}"
-            self._on_state(False)
+            self._state(False)
             attempt = 0 if opened.is_set() else attempt + 1
             pause = self._reconnect.delay(attempt)
             log.warning("SignalR %s; reconnecting in %.2f s", why, pause)
@@ -129,11 +134,11 @@ class SignalRSubscription:
         async def on_open() -> None:
             self.sessions += 1
             opened.set()
-            self._on_state(True)
+            self._state(True)
             log.info("SignalR session %d open", self.sessions)
 
         async def on_close() -> None:
-            self._on_state(False)
+            self._state(False)
 
         async def on_signal(arguments: list[Any]) -> None:
             received_ns = protocol.frame_ns

@@ -26,6 +26,7 @@ from pydantic import (
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from system.dashboard import mount as mount_dashboard
 from system.domain.signals import Signal
 from system.ports import Clock, Dependency, EventStore, SignalNegotiator
 from system.services.backend.anomalies import from_record, trading_day
@@ -237,4 +238,5 @@ def create_app(
         return Negotiation(url=access.url, accessToken=access.access_token)
 
     app.include_router(api)
+    mount_dashboard(app)
     return app
