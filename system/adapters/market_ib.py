@@ -67,7 +67,7 @@ class IbMarketData:
         # bursts of 45 a second apart, and two bursts can land in one window on the server's
         # clock; bursts of 8 every 0.2 s stay below 50 in any window however they arrive.
         self._ib.client.MaxRequests = 8
-        self._ib.client.RequestsInterval = 0.2
+        self._ib.client.RequestsInterval = 0.2  # type: ignore[assignment]  # seconds; typed int
         self._expiries: list[str] = []
         self._strikes: list[float] = []
         self._underlying: Ticker | None = None
