@@ -6,16 +6,23 @@ retried write lands on the same row and never duplicates it.
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
-from azure.data.tables.aio import TableServiceClient
+from azure.data.tables.aio import TableClient, TableServiceClient
 
 from system.ports import StoredRecord
 
 _KEYS = ("PartitionKey", "RowKey")
+_BATCH = 100  # Table Storage's limit of operations per entity-group transaction
+
+
+def _entity(record: StoredRecord) -> dict[str, Any]:
+    return {"PartitionKey": record.partition_key, "RowKey": record.row_key, **record.fields}
 
 
 class TableEventStore:
@@ -28,18 +35,42 @@ class TableEventStore:
         )
         self._created: set[str] = set()
 
+    async def _table(self, name: str) -> TableClient:
+        if name not in self._created:
+            await self._service.create_table_if_not_exists(name)
+            self._created.add(name)
+        return self._service.get_table_client(name)
+
     async def upsert(self, record: StoredRecord) -> None:
-        if record.table not in self._created:
-            await self._service.create_table_if_not_exists(record.table)
-            self._created.add(record.table)
-        entity = {"PartitionKey": record.partition_key, "RowKey": record.row_key, **record.fields}
-        table = self._service.get_table_client(record.table)
+        table = await self._table(record.table)
         try:
-            await table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+            await table.upsert_entity(_entity(record), mode=UpdateMode.REPLACE)
         except ResourceNotFoundError:
             # The table went away under us (deleted, or an emulator restarted): the next
             # attempt creates it again.
             self._created.discard(record.table)
+            raise
+
+    async def upsert_many(self, records: list[StoredRecord]) -> None:
+        """Entity-group transactions: up to 100 upserts of one partition per request, each
+        batch atomic; batches of different partitions go out concurrently."""
+        groups: dict[tuple[str, str], dict[str, StoredRecord]] = defaultdict(dict)
+        for record in records:  # a batch may not touch a row twice: the last write wins
+            groups[record.table, record.partition_key][record.row_key] = record
+        batches = []
+        for (name, _), rows in groups.items():
+            table = await self._table(name)
+            group = list(rows.values())
+            for start in range(0, len(group), _BATCH):
+                operations: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+                    ("upsert", _entity(r), {"mode": UpdateMode.REPLACE})
+                    for r in group[start : start + _BATCH]
+                ]
+                batches.append(table.submit_transaction(operations))
+        try:
+            await asyncio.gather(*batches)
+        except ResourceNotFoundError:
+            self._created.difference_update(name for name, _ in groups)
             raise
 
     async def query(

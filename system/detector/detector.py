@@ -9,8 +9,10 @@ loops run only over the few anomalies found.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 
@@ -63,6 +65,15 @@ class _Finding:
     side: Side
     score: float
     reason: str
+
+
+def _reference_price(snapshot: ChainSnapshot, i: int) -> Decimal | None:
+    """The mid of a sane quote, else the last trade: what the edge prices its order from."""
+    bid, ask, last = float(snapshot.bid[i]), float(snapshot.ask[i]), float(snapshot.last[i])
+    price = (bid + ask) / 2 if 0 < bid <= ask else last
+    if not (math.isfinite(price) and price > 0):
+        return None
+    return Decimal(f"{price:.4f}") or None
 
 
 def _source(old: tuple[object, ...], new: tuple[object, ...]) -> Ints:
@@ -189,6 +200,7 @@ class Detector:
     def _signal(self, snapshot: ChainSnapshot, finding: _Finding, now: datetime) -> Signal:
         contract = snapshot.contracts[finding.index]
         return Signal(
+            reference_price=_reference_price(snapshot, finding.index),
             id=signal_id(snapshot.taken_at, contract, finding.side, finding.kind),
             created_at=now,
             contract=contract,

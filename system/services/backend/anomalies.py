@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from system.domain.contracts import OptionContract
@@ -29,6 +30,10 @@ def to_record(signal: Signal, table: str, zone: ZoneInfo) -> StoredRecord:
             "created_at": signal.created_at,
             "expires_at": signal.expires_at,
             "trace_context": json.dumps(signal.trace_context),
+            # A string keeps the Decimal exact; Table Storage has no decimal type.
+            "reference_price": ""
+            if signal.reference_price is None
+            else str(signal.reference_price),
         },
     )
 
@@ -44,4 +49,5 @@ def from_record(record: StoredRecord) -> Signal:
         reason=fields["reason"],
         expires_at=fields["expires_at"],
         trace_context=json.loads(fields["trace_context"]),
+        reference_price=Decimal(price) if (price := fields.get("reference_price")) else None,
     )

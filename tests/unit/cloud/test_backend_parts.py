@@ -85,6 +85,8 @@ class TestAnomalyRows:
     def test_a_signal_round_trips_through_its_row(self) -> None:
         signal = make(3)
         assert from_record(to_record(signal, "anomalies", NEW_YORK)) == signal
+        priced = signal.model_copy(update={"reference_price": Decimal("2.4550")})
+        assert from_record(to_record(priced, "anomalies", NEW_YORK)) == priced
 
     def test_rows_are_partitioned_by_the_exchange_trading_day_and_keyed_by_id(self) -> None:
         late_evening = datetime(2026, 11, 25, 2, 30, tzinfo=UTC)  # 21:30 in New York, the 24th

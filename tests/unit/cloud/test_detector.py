@@ -68,6 +68,11 @@ def test_volume_surges_are_found_at_the_injected_strikes(chain: QuietChain) -> N
     signals = detector.observe(snapshot, at(i))
     assert kinds(signals) == {(chain.contracts[t].local_symbol, "volume surge") for t in targets}
     assert all(s.score > CONFIG.volume_z for s in signals)
+    for s in signals:  # priced at the mid of the quote, for the edge to place its limit from
+        t = chain.contracts.index(s.contract)
+        mid = (snapshot.bid[t] + snapshot.ask[t]) / 2
+        assert s.reference_price is not None
+        assert abs(float(s.reference_price) - mid) < 1e-4
 
 
 def test_the_side_follows_where_the_trades_printed(chain: QuietChain) -> None:
