@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,9 +38,18 @@ def test_api_routes_need_a_key(backend: Backend, path: str) -> None:
     assert API_KEY not in backend.proc.log_text()
 
 
-def test_sigterm_stops_it_cleanly(backend: Backend) -> None:
+def test_sigterm_stops_it_cleanly_and_flushes_its_spans(backend: Backend) -> None:
+    backend.feed.append_quiet(3)
+    with backend.client() as http:
+        deadline = time.monotonic() + 20
+        while "spy_detector_snapshots_total 3.0" not in http.get("/metrics").text:
+            assert time.monotonic() < deadline, "the snapshots were not scored"
+            time.sleep(0.1)
     assert backend.proc.stop() == 0
     assert "Traceback" not in backend.proc.log_text()
+    spans = backend.feed.path.parent / "telemetry" / "backend.spans.jsonl"
+    names = [json.loads(line)["name"] for line in spans.read_text().splitlines()]
+    assert names.count("detector.score") == 3
 
 
 def run_backend(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
