@@ -137,6 +137,10 @@ class StoredRecord:
 class EventStore(Protocol):
     async def upsert(self, record: StoredRecord) -> None: ...
 
+    async def upsert_many(self, records: list[StoredRecord]) -> None:
+        """Upsert many at once (a backlog): as idempotent as one by one, in fewer requests."""
+        ...
+
     def query(
         self,
         table: str,

@@ -49,6 +49,7 @@ class Leadership:
         self._on_loss = on_loss
         self._monotonic = monotonic
         self.token: int | None = None
+        self.reachable = False  # the last lease call got an answer
         self._valid_until = 0.0
 
     def may_trade(self) -> bool:
@@ -58,10 +59,13 @@ class Leadership:
         """Run one Redis call bounded by the time left; errors count as 'no answer'."""
         left = max(self._valid_until - sent, self._timing.renew_every_s)
         try:
-            return await asyncio.wait_for(attempt(), timeout=left)  # type: ignore[arg-type]
+            answer: object = await asyncio.wait_for(attempt(), timeout=left)  # type: ignore[arg-type]
         except (RedisError, OSError, TimeoutError) as error:
             log.warning("lease call failed: %s", error)
+            self.reachable = False
             return None
+        self.reachable = True
+        return answer
 
     async def step(self) -> float:
         """One acquire or renew; returns how long to wait before the next."""

@@ -428,10 +428,15 @@ class Ledger:
     def _queue(self, record: StoredRecord, now: datetime) -> None:
         outbox_sqlite.append(self._conn, record, now)
 
-    def queue(self, record: StoredRecord, now: datetime) -> None:
-        """Queue a record that belongs to no ledger change (metrics samples)."""
+    def queue(self, records: list[StoredRecord], now: datetime) -> None:
+        """Queue records that belong to no ledger change (metrics samples)."""
         with transaction(self._conn):
-            self._queue(record, now)
+            for record in records:
+                self._queue(record, now)
+
+    def undecided_count(self) -> int:
+        row = self._conn.execute("SELECT COUNT(*) AS n FROM signals WHERE outcome IS NULL")
+        return int(row.fetchone()["n"])
 
 
 def _order_row(row: sqlite3.Row) -> OrderRow:

@@ -67,8 +67,11 @@ def append(conn: sqlite3.Connection, record: StoredRecord, now: datetime) -> Non
     )
 
 
-def purge_delivered(conn: sqlite3.Connection, delivery: Path, before: datetime) -> int:
-    """Delete rows the forwarder has delivered that are older than `before` (the bot's side)."""
+def purge_delivered(
+    conn: sqlite3.Connection, delivery: Path, before: datetime, limit: int = 5000
+) -> int:
+    """Delete up to `limit` rows the forwarder has delivered that are older than `before` (the
+    bot's side; call again while it returns `limit`, so no single transaction runs long)."""
     if not delivery.exists():
         return 0
     state = connect(delivery, readonly=True)
@@ -82,7 +85,9 @@ def purge_delivered(conn: sqlite3.Connection, delivery: Path, before: datetime) 
         return 0
     with transaction(conn):
         cursor = conn.execute(
-            "DELETE FROM outbox WHERE seq <= ? AND created_at < ?", (row["seq"], before.isoformat())
+            "DELETE FROM outbox WHERE seq IN "
+            "(SELECT seq FROM outbox WHERE seq <= ? AND created_at < ? ORDER BY seq LIMIT ?)",
+            (row["seq"], before.isoformat(), limit),
         )
     return cursor.rowcount
 
@@ -181,6 +186,22 @@ class SqliteOutbox:
             ).fetchone()["n"]
             done = self._delivery.execute("SELECT COUNT(*) AS n FROM delivered").fetchone()["n"]
             return int(beyond) - int(done)
+
+        return await self._run(work)
+
+    async def oldest_pending(self) -> datetime | None:
+        """When the oldest record still to deliver was queued."""
+
+        def work() -> datetime | None:
+            delivered = {
+                r["seq"] for r in self._delivery.execute("SELECT seq FROM delivered").fetchall()
+            }
+            rows = self._store.execute(
+                "SELECT seq, created_at FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                (self._cursor(), len(delivered) + 1),
+            ).fetchall()
+            pending = [r for r in rows if r["seq"] not in delivered]
+            return datetime.fromisoformat(pending[0]["created_at"]) if pending else None
 
         return await self._run(work)
 

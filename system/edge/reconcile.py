@@ -88,12 +88,14 @@ def reconcile(
     decisions: dict[str, Decision],
     now: datetime,
 ) -> Plan:
-    by_ref: dict[str, dict[int, Order]] = defaultdict(dict)
+    by_ref: dict[str, dict[tuple[str, int], Order]] = defaultdict(dict)
     for order in broker_orders:
-        # Open and completed lists may both carry an order; the later report wins.
-        known = by_ref[order.order_ref].get(order.broker_order_id)
+        # The permId identifies an order for good (completed orders carry no order id); the
+        # open and completed lists may both carry one order: the terminal report wins.
+        key = ("perm", order.perm_id) if order.perm_id else ("id", order.broker_order_id)
+        known = by_ref[order.order_ref].get(key)
         if known is None or order.status.is_terminal or not known.status.is_terminal:
-            by_ref[order.order_ref][order.broker_order_id] = order
+            by_ref[order.order_ref][key] = order
     fills: dict[str, list[Execution]] = defaultdict(list)
     for execution in executions:
         fills[execution.order_ref].append(execution)

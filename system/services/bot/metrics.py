@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # Signal received -> placeOrder written: tens of microseconds to a millisecond.
+_END_TO_END = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
 _PATH = (25e-6, 50e-6, 100e-6, 200e-6, 300e-6, 500e-6, 750e-6, 1e-3, 2e-3, 5e-3, 10e-3, 50e-3)
 
 
@@ -31,7 +32,19 @@ class BotMetrics:
             buckets=_PATH,
             registry=r,
         )
-        self.leader = Gauge("spy_bot_leader", "1 while this replica holds the lease", registry=r)
+        # Names the edge alert rules use (charts/edge-monitoring/.../spy-hybrid.rules.yml).
+        self.signal_to_order_seconds = Histogram(
+            "spy_signal_to_order_seconds",
+            "Signal.created_at (detector clock) to placeOrder written to the gateway socket",
+            buckets=_END_TO_END,
+            registry=r,
+        )
+        self.leader = Gauge(
+            "spy_lease_holder", "1 on the replica holding the trading lease, else 0", registry=r
+        )
+        self.lease_acquired = Counter(
+            "spy_lease_acquired", "Lease acquisitions by this replica", registry=r
+        )
         self.trading = Gauge(
             "spy_bot_trading",
             "1 while this replica may place orders (leader, reconciled)",

@@ -16,7 +16,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Coroutine
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -24,6 +23,7 @@ from system.domain.orders import Execution, OrderIntent, OrderStatus, OrderType
 from system.domain.risk import Exposure, RiskLimits, assess
 from system.domain.signals import Signal
 from system.edge.alerting import AlertGate
+from system.edge.backoff import Backoff
 from system.edge.ledger import Ledger, day_of
 from system.edge.reconcile import Adopt, AdoptDecision, Close, Probe, Trade, reconcile
 from system.edge.strategy_config import ConfigError, StrategyConfig, StrategySource
@@ -54,15 +54,6 @@ class Gate(Protocol):
     def token(self) -> int | None: ...
 
     def may_trade(self) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    first_s: float
-    max_s: float
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.max_s, self.first_s * 2**attempt))
 
 
 class Trader:
@@ -159,6 +150,9 @@ class Trader:
                     self._not_ready(f"broker unusable: {error}")
                     return
             self.metrics.place_seconds.observe((time.monotonic_ns() - received_ns) / 1e9)
+            self.metrics.signal_to_order_seconds.observe(
+                max(0.0, (self._clock.now() - signal.created_at).total_seconds())
+            )
             self.metrics.orders.inc()
             self.ledger.update(
                 signal.id, OrderStatus.PLACED, now, broker_order_id=order.broker_order_id
@@ -233,6 +227,7 @@ class Trader:
     def _execution(self, execution: Execution, now: datetime) -> None:
         if not self.ledger.add_execution(execution, now):
             return
+        self._confirm(execution.order_ref)
         signal = self.ledger.signal(execution.order_ref)
         parent = signal.trace_context if signal else None
         with self._telemetry.span(
@@ -241,14 +236,16 @@ class Trader:
             self._telemetry.metric("bot.fill.quantity", execution.quantity)
 
     def _confirm(self, signal_id: str) -> None:
+        """Email a confirmation once the order is filled and all its fills are in: the status
+        and the fills (complete only with their commission report) arrive in either order."""
         signal = self.ledger.signal(signal_id)
         order = self.ledger.order(signal_id)
-        if signal is None or order is None:
+        fills = self.ledger.fills(signal_id)
+        if signal is None or order is None or order.status is not OrderStatus.FILLED:
             return
-        lines = [
-            f"{f.quantity} @ {f.price} (commission {f.commission})"
-            for f in self.ledger.fills(signal_id)
-        ]
+        if sum(f.quantity for f in fills) < order.quantity:
+            return
+        lines = [f"{f.quantity} @ {f.price} (commission {f.commission})" for f in fills]
         alert = Alert(
             key=f"fill:{signal_id}",
             severity=Severity.INFO,
@@ -268,6 +265,7 @@ class Trader:
 
     def lead(self, token: int) -> None:
         self.metrics.leader.set(1)
+        self.metrics.lease_acquired.inc()
         self._start_recovery(token, "leadership")
 
     def follow(self) -> None:

@@ -80,8 +80,7 @@ async def test_the_bot_writes_and_purges_what_the_forwarder_delivered(tmp_path: 
     store, delivery = tmp_path / "ledger.sqlite", tmp_path / "delivery.sqlite"
     ledger = Ledger.open(store, "bot-1")
     assert purge_delivered(ledger.connection, delivery, NOW) == 0  # no forwarder yet
-    for n in range(4):
-        ledger.queue(record(n), NOW - timedelta(days=3))
+    ledger.queue([record(n) for n in range(4)], NOW - timedelta(days=3))
     box = SqliteOutbox(store, delivery)
     await box.mark_delivered([i.id for i in await box.next_batch(3)])
     assert purge_delivered(ledger.connection, delivery, NOW - timedelta(days=2)) == 3

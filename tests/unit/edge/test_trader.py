@@ -12,11 +12,12 @@ import pytest
 from system.domain.contracts import OptionContract
 from system.domain.orders import Order, OrderIntent, OrderStatus
 from system.edge.alerting import AlertGate
+from system.edge.backoff import Backoff
 from system.edge.ledger import Ledger
 from system.edge.strategy_config import StrategySource
 from system.ports import BrokerLink, Decision, OrderEvent, ReceivedSignal
 from system.services.bot.metrics import BotMetrics
-from system.services.bot.trader import Backoff, Trader
+from system.services.bot.trader import Trader
 from tests.unit.edge.builders import CALL, NOW, broker_order, execution, make_signal
 
 STRATEGY = """

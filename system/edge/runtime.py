@@ -1,0 +1,131 @@
+"""What every edge service (bot, forwarder, watchdog) shares at run time: the settings they all
+have, one-line settings errors, logging, the secret store, telemetry and SIGTERM.
+
+Each service's settings subclass `EdgeSettings` with its own environment prefix (SPY_BOT_,
+SPY_FWD_, SPY_WD_). A missing or invalid value stops the service with exit code 2 and one line
+naming the variable (never its value).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Literal, Self, TypeVar
+
+from pydantic import AnyHttpUrl, Field, FilePath, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings
+
+from system.adapters import telemetry_otel
+from system.adapters.secrets_file import FileSecrets
+from system.ports import SecretStore
+
+S = TypeVar("S", bound=BaseSettings)
+log = logging.getLogger(__name__)
+
+
+class EdgeSettings(BaseSettings):
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=9100, ge=0, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shutdown_grace_s: float = Field(default=10.0, gt=0)
+
+    # Secrets: a mounted Kubernetes Secret folder, or Key Vault through managed identity.
+    secrets: Literal["file", "keyvault"] = "file"
+    secrets_dir: Path = Path("/var/run/secrets/spy")
+    keyvault_url: AnyHttpUrl | None = None
+    keyvault_ca_file: FilePath | None = None
+    keyvault_verify_challenge_resource: bool = True
+    managed_identity_client_id: str | None = None
+
+    # Traces and metrics: Application Insights in prod, JSON lines the harness reads locally.
+    telemetry: Literal["file", "azure", "none"] = "file"
+    telemetry_dir: Path = Path("telemetry")
+    appinsights_connection_string: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.secrets == "keyvault" and self.keyvault_url is None:
+            raise ValueError("secrets=keyvault needs a keyvault_url")
+        if self.telemetry == "azure" and self.appinsights_connection_string is None:
+            raise ValueError("telemetry=azure needs an appinsights_connection_string")
+        return self
+
+
+def describe(error: ValidationError, prefix: str) -> str:
+    first = error.errors(include_input=False, include_url=False)[0]
+    location = [str(part) for part in first["loc"]]
+    message = first["msg"].removeprefix("Value error, ")
+    if not location:
+        return f"invalid settings: {message}"
+    variable = prefix + "__".join(location).upper()
+    if first["type"] == "missing":
+        return f"missing setting {variable}"
+    return f"invalid setting {variable}: {message}"
+
+
+def load_settings(cls: type[S], service: str) -> S:
+    try:
+        return cls()
+    except ValidationError as error:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        print(f"{service}: {describe(error, prefix)}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs each request URL at INFO, and Telegram's URLs carry the bot token; the Azure
+    # SDKs log every request at INFO too.
+    for noisy in ("httpx", "httpcore", "azure", "ib_async.wrapper", "ib_async.client"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def secret_store(settings: EdgeSettings) -> SecretStore:
+    if settings.secrets == "keyvault":
+        # Imported here: the Azure identity stack is slow to import and only Key Vault needs it.
+        from system.adapters.keyvault import KeyVaultSecrets
+
+        return KeyVaultSecrets(
+            str(settings.keyvault_url),
+            ca_file=settings.keyvault_ca_file,
+            verify_challenge_resource=settings.keyvault_verify_challenge_resource,
+            managed_identity_client_id=settings.managed_identity_client_id,
+        )
+    return FileSecrets(settings.secrets_dir)
+
+
+def telemetry(settings: EdgeSettings, service: str) -> telemetry_otel.OtelTelemetry:
+    if settings.telemetry == "azure" and settings.appinsights_connection_string:
+        return telemetry_otel.to_application_insights(
+            service, settings.appinsights_connection_string.get_secret_value()
+        )
+    if settings.telemetry == "file":
+        return telemetry_otel.to_files(service, settings.telemetry_dir)
+    return telemetry_otel.disabled(service)
+
+
+async def every(seconds: float, work: Callable[[], Awaitable[object]], what: str) -> None:
+    """Run `work` every `seconds`, forever; a failure is logged and the next run comes anyway."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await work()
+        except Exception:
+            log.exception("%s failed", what)
+
+
+def stop_requested() -> asyncio.Event:
+    """Set on SIGTERM or SIGINT: the service's cue to shut down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
