@@ -8,6 +8,7 @@ audience is the request URL without its query, a client token's the client URL w
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -79,7 +80,9 @@ class SignalRRest:
         self._target = target
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(5.0))
         self._broadcast_url = f"{connection.endpoint}/api/hubs/{self._hub}/:send"
-        self._body_head = f'{{"target":"{target}","arguments":['.encode()
+        # The body is built around the signal's JSON, serialised once.
+        self._body_head = b'{"target":' + json.dumps(target).encode() + b',"arguments":['
+
         self._token = ""
         self._token_renew_at = 0.0
 

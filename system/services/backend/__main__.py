@@ -25,9 +25,9 @@ from system.services.backend.settings import BackendSettings, describe
 
 async def serve(settings: BackendSettings) -> None:
     async with AsyncExitStack() as stack:
-        backend = await assemble(settings, stack)
+        app = await assemble(settings, stack)
         config = uvicorn.Config(
-            backend.app,
+            app,
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,

@@ -7,7 +7,6 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -54,13 +53,6 @@ async def _until_ready(what: str, attempt: Callable[[], Awaitable[T]], timeout_s
             delay = min(delay * 2, 2.0)
 
 
-@dataclass
-class Backend:
-    app: FastAPI
-    signals: SignalLog
-    metrics: BackendMetrics
-
-
 def _telemetry(settings: BackendSettings) -> telemetry_otel.OtelTelemetry:
     if settings.telemetry == "azure" and settings.appinsights_connection_string is not None:
         return telemetry_otel.to_application_insights(
@@ -90,7 +82,7 @@ def _market(settings: BackendSettings) -> ReplayMarketData | IbMarketData:
     )
 
 
-async def assemble(settings: BackendSettings, stack: AsyncExitStack) -> Backend:
+async def assemble(settings: BackendSettings, stack: AsyncExitStack) -> FastAPI:
     """Reads the secrets (waiting for Key Vault up to the startup timeout), connects the
     adapters (closed by `stack`), and returns the app. Its lifespan runs the detector loop and
     the key refresh; on shutdown it drains deliveries within half the grace period (uvicorn
@@ -156,7 +148,7 @@ async def assemble(settings: BackendSettings, stack: AsyncExitStack) -> Backend:
             await asyncio.gather(*tasks, return_exceptions=True)
             await loop.drain(settings.shutdown_grace_s / 2)
 
-    app = create_app(
+    return create_app(
         keys=keys,
         signals=signals,
         store=store,
@@ -171,4 +163,3 @@ async def assemble(settings: BackendSettings, stack: AsyncExitStack) -> Backend:
         ready_timeout_s=settings.ready_timeout_s,
         lifespan=lifespan,
     )
-    return Backend(app=app, signals=signals, metrics=metrics)
