@@ -1,4 +1,4 @@
-// Keeps the page subscribed to the dashboard hub, whatever the network does.
+// Keeps the page subscribed to the hub the backend's negotiate names, whatever the network does.
 //
 // The SignalR client reconnects by itself after a drop ("reconnecting"), re-running the whole
 // negotiate each time. When it gives up, when the service ends the connection for good (as it does
@@ -7,19 +7,22 @@
 // backend, hence a new token. Handlers are registered once and survive every reconnect: in
 // serverless mode the connection itself is the subscription.
 
-const HUB_URL = "/api?hub=dashboard"; // negotiates with POST /api/negotiate?hub=dashboard
+const HUB_URL = "/api"; // the client negotiates with POST /api/negotiate
 const RECONNECT_DELAYS_MS = [0, 2_000, 10_000, 30_000];
 const RESTART_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 
 /**
  * Connects, and keeps connecting. `handlers` maps hub targets to functions of the invocation's
- * arguments; `onChange` gets {state, since, error?, retryAt?} on every change of state.
- * Returns {retryNow}, which starts at once when offline.
+ * arguments; `apiKey()` is the backend's API key for the negotiate ("" for none); `onChange` gets
+ * {state, since, error?, retryAt?} on every change of state. Returns {retryNow}, which starts at
+ * once when offline.
  */
-export function openHubLink(handlers, onChange) {
+export function openHubLink(handlers, apiKey, onChange) {
   const { HubConnectionBuilder, HubConnectionState, LogLevel } = globalThis.signalR;
   const connection = new HubConnectionBuilder()
-    .withUrl(HUB_URL)
+    // The client sends this to the backend only: after the negotiate's redirect it presents the
+    // service's own access token, and goes back to this one for the next negotiate.
+    .withUrl(HUB_URL, { accessTokenFactory: apiKey })
     .withAutomaticReconnect(RECONNECT_DELAYS_MS)
     .configureLogging(LogLevel.Warning)
     .build();

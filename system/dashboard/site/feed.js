@@ -1,5 +1,5 @@
 // The live signal feed: newest first, with contract, side, score and the detector's reason.
-// Signals past their expiry stay listed, dimmed: the edge will no longer trade them.
+// Signals past their expiry stay listed, greyed and marked: the edge will no longer trade them.
 
 import { clock, contractLabel } from "./format.js";
 

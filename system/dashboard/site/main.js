@@ -1,6 +1,7 @@
 // Wires the page together: hub messages into the store, the store onto the views, redrawn once
 // per animation frame when something changed and every second as time moves on.
 
+import { apiKeyForm, storedApiKey } from "./api-key.js";
 import { frameScheduler, themeColours } from "./canvas.js";
 import { openHubLink } from "./connection.js";
 import { Diagnostics } from "./diagnostics.js";
@@ -67,8 +68,10 @@ function receive(target, args) {
 }
 
 const handlers = Object.fromEntries(TARGETS.map((target) => [target, (...args) => receive(target, args)]));
-const link = openHubLink(handlers, (change) => {
+const keyForm = apiKeyForm($("#key-form"), $("#api-key"), () => link.retryNow());
+const link = openHubLink(handlers, storedApiKey, (change) => {
   status.show(change);
+  keyForm.show(change);
   diagnostics.link(change);
   redraw();
 });

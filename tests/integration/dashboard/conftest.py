@@ -1,28 +1,35 @@
-"""The dashboard's local topology, started as real processes: Toxiproxy, the SignalR service fake
-behind a Toxiproxy link (the browser's route to the service), and the backend stand-in serving
-the page and the negotiate; plus Debian's Chromium, driven by Playwright, kept on loopback."""
+"""The dashboard's part of the local topology, as real processes on 127.0.0.1: the backend
+(python -m system.services.backend, serving the page at /dashboard and the negotiate) with its
+Azurite, Key Vault and SignalR fakes, the browser's route to the SignalR service through a
+Toxiproxy link (the connection string's ClientEndpoint), and Debian's Chromium under Playwright,
+kept on loopback."""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
+from azure.identity import ManagedIdentityCredential
+from azure.keyvault.secrets import SecretClient
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from harness import components
 from harness.ports import free_port
-from harness.process import ProcessSpec, http, log_line, running
+from harness.process import ProcessSpec, RunningProcess, log_line, running
 from harness.toolchain import CHROMIUM, ROOT, tool_path
 from harness.topology import Link, Use
 from harness.toxiproxy import Toxiproxy
-from tests.integration.dashboard.hub import HubRest
+from tests.integration.dashboard.hub import HubRest, MarketFeed
 
 # Chromium stays on loopback: no background services, no QUIC, no first-run or component traffic.
 CHROMIUM_ARGS = [
@@ -38,40 +45,64 @@ CHROMIUM_ARGS = [
     "--disable-extensions",
 ]
 SIGNALR_LINK = Link("signalr-http", Use("signalr", "http"), server_side="cloud")
+HUB = "signals"  # the backend's SPY_BACKEND_SIGNALR_HUB default
+API_KEY_STORAGE = "spyh.dashboard.apiKey"  # where site/api-key.js keeps the operator's key
 
 
 @dataclass
 class Topology:
-    signalr_url: str  # the service's endpoint, as the backend reaches it
+    backend_url: str
+    api_key: str
+    feed: MarketFeed  # the market the backend's detector reads
+    hub: HubRest  # sends to the backend's hub, as the backend does
     toxiproxy: Toxiproxy
-    hub: HubRest
-    backend_url: str  # the stand-in serving the page and handing out good tokens
-    start_backend: Callable[..., str]  # another stand-in: (expired_tokens=0) -> its base URL
+    signalr_url: str  # the service's endpoint, as the backend reaches it
+    client_url: str  # the hub's client URL, as browsers reach it: through the link
+    access_key: str = field(repr=False)
 
     def drop_clients(self, error: str) -> None:
         """The service ends every client connection for good, as it does when a token expires."""
         body = {"mode": "close", "error": error, "allowReconnect": False}
         httpx.post(f"{self.signalr_url}/admin/faults/drop", json=body).raise_for_status()
 
+    def expired_negotiation(self) -> dict[str, str]:
+        """A negotiate answer whose token expired a minute ago."""
+        now = int(time.time())
+        claims = {"aud": f"{self.signalr_url}/client/?hub={HUB}", "iat": now - 120, "exp": now - 60}
+        return {"url": self.client_url, "accessToken": jwt.encode(claims, self.access_key.encode())}
 
-def _standin(
-    port: int, endpoint: str, client_endpoint: str, access_key: str, expired_tokens: int
-) -> ProcessSpec:
+
+def _python(name: str, *argv: str, ready: str, env: dict[str, str] | None = None) -> ProcessSpec:
     return ProcessSpec(
-        name=f"backend-standin-{port}",
-        argv=[
-            sys.executable,
-            "-m",
-            "tests.integration.dashboard.standin_backend",
-            f"--port={port}",
-            f"--endpoint={endpoint}",
-            f"--client-endpoint={client_endpoint}",
-            f"--access-key={access_key}",
-            f"--expired-tokens={expired_tokens}",
-        ],
-        cwd=ROOT,
-        ready=http(f"http://127.0.0.1:{port}/dashboard/"),
+        name, [sys.executable, "-m", *argv], log_line(ready), env=env or {}, cwd=ROOT
     )
+
+
+def _printed(proc: RunningProcess, pattern: str) -> re.Match[str]:
+    found = re.search(pattern, proc.log_text(), re.MULTILINE)
+    assert found, proc.log_tail()
+    return found
+
+
+def _seed_vault(url: str, ca_file: str, identity: dict[str, str], values: dict[str, str]) -> None:
+    """The secrets as a deployment pipeline puts them in Key Vault, with the managed identity."""
+    saved = {name: os.environ.get(name) for name in identity}
+    os.environ.update(identity)
+    try:
+        with SecretClient(
+            url,
+            ManagedIdentityCredential(),
+            connection_verify=ca_file,
+            verify_challenge_resource=False,
+        ) as client:
+            for name, secret in values.items():
+                client.set_secret(name, secret)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture(scope="module")
@@ -85,39 +116,91 @@ def output_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def topology(output_dir: Path) -> Iterator[Topology]:
-    log_dir = output_dir / "logs"
-    access_key = secrets.token_urlsafe(24)
+    logs = output_dir / "logs"
+    access_key, api_key = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     with ExitStack() as stack:
-        api_port, signalr_port = free_port(), free_port()
-        stack.enter_context(running(components.toxiproxy(api_port), log_dir))
-        signalr = ProcessSpec(
-            name="signalr",
-            argv=[
-                sys.executable,
-                "-m",
-                "fakes.signalr",
-                f"--port={signalr_port}",
-                f"--access-key={access_key}",  # one argument: a key may begin with "-"
-            ],
-            cwd=ROOT,
-            ready=log_line(r"^Endpoint=http://127\.0\.0\.1:\d+;"),
+        toxiproxy_port, azurite_port, signalr_port = free_port(), free_port(), free_port()
+        stack.enter_context(running(components.toxiproxy(toxiproxy_port), logs))
+        stack.enter_context(running(components.azurite(azurite_port, logs / "azurite"), logs))
+        stack.enter_context(
+            running(
+                _python(
+                    "signalr",
+                    "fakes.signalr",
+                    f"--port={signalr_port}",
+                    f"--access-key={access_key}",  # one argument: a key may begin with "-"
+                    ready=r"^Endpoint=",
+                ),
+                logs,
+            )
         )
-        stack.enter_context(running(signalr, log_dir))
-        toxiproxy = Toxiproxy(api_port)
+        keyvault = stack.enter_context(
+            running(
+                _python(
+                    "keyvault",
+                    "fakes.keyvault",
+                    "--port=0",
+                    f"--cert-dir={logs / 'keyvault'}",
+                    ready=r"^keyvault ready",
+                ),
+                logs,
+            )
+        )
+        vault = _printed(
+            keyvault,
+            r"keyvault ready (\S+) ca_file=(\S+) identity_endpoint=(\S+) identity_header=(\S+)",
+        )
+        identity = {"IDENTITY_ENDPOINT": vault[3], "IDENTITY_HEADER": vault[4]}
+
+        toxiproxy = Toxiproxy(toxiproxy_port)
         stack.callback(toxiproxy.close)
         proxy = toxiproxy.create_proxy(SIGNALR_LINK.name, f"127.0.0.1:{signalr_port}")
-        endpoint = f"http://127.0.0.1:{signalr_port}"
+        signalr_url = f"http://127.0.0.1:{signalr_port}"
         client_endpoint = f"http://127.0.0.1:{proxy.listen_port}"
-        hub = HubRest(endpoint, access_key)
+        _seed_vault(
+            vault[1],
+            vault[2],
+            identity,
+            {
+                "backend-api-keys": api_key,
+                "signalr-connection-string": f"Endpoint={signalr_url};"
+                f"ClientEndpoint={client_endpoint};AccessKey={access_key};Version=1.0;",
+                "tables-connection-string": components.azurite_connection_string(azurite_port),
+            },
+        )
+
+        feed = MarketFeed(logs / "chain.jsonl")
+        env = {
+            **identity,
+            "SPY_BACKEND_PORT": "0",
+            "SPY_BACKEND_LOG_LEVEL": "warning",
+            "SPY_BACKEND_KEYVAULT_URL": vault[1],
+            "SPY_BACKEND_KEYVAULT_CA_FILE": vault[2],
+            "SPY_BACKEND_KEYVAULT_VERIFY_CHALLENGE_RESOURCE": "false",
+            "SPY_BACKEND_MARKET_SOURCE": "replay",
+            "SPY_BACKEND_REPLAY_FILE": str(feed.path),
+            "SPY_BACKEND_REPLAY_INTERVAL_S": "0",
+            "SPY_BACKEND_REPLAY_FOLLOW": "true",
+            "SPY_BACKEND_TELEMETRY": "none",
+        }
+        backend = stack.enter_context(
+            running(
+                _python("backend", "system.services.backend", ready=r"^backend ready on ", env=env),
+                logs,
+            )
+        )
+        hub = HubRest(signalr_url, access_key, HUB)
         stack.callback(hub.close)
-
-        def start_backend(expired_tokens: int = 0) -> str:
-            port = free_port()
-            spec = _standin(port, endpoint, client_endpoint, access_key, expired_tokens)
-            stack.enter_context(running(spec, log_dir))
-            return f"http://127.0.0.1:{port}"
-
-        yield Topology(endpoint, toxiproxy, hub, start_backend(), start_backend)
+        yield Topology(
+            backend_url=_printed(backend, r"^backend ready on (http://\S+)")[1],
+            api_key=api_key,
+            feed=feed,
+            hub=hub,
+            toxiproxy=toxiproxy,
+            signalr_url=signalr_url,
+            client_url=f"{client_endpoint}/client/?hub={HUB}",
+            access_key=access_key,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -145,14 +228,11 @@ class Watched:
     page_errors: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)  # every request and WebSocket
 
-    def open(self, base_url: str) -> None:
-        self.page.goto(f"{base_url}/dashboard/")
-
     def negotiations(self) -> int:
         return sum("/api/negotiate" in url for url in self.urls)
 
 
-def watch(page: Page) -> Watched:
+def _watch(page: Page) -> Watched:
     watched = Watched(page)
 
     def console(message: ConsoleMessage) -> None:
@@ -166,20 +246,39 @@ def watch(page: Page) -> Watched:
     return watched
 
 
+OpenPage = Callable[..., Watched]
+
+
 @pytest.fixture
-def open_page(browser: Browser) -> Iterator[Callable[..., Watched]]:
-    """A fresh browser context per page: (viewport width, height, devicePixelRatio) -> page."""
+def open_page(browser: Browser, topology: Topology) -> Iterator[OpenPage]:
+    """The dashboard in a fresh browser context: (width, height, devicePixelRatio, with_key,
+    before) -> page. With the key, the operator entered the backend's API key earlier in this
+    tab; `before(page)` runs before the page loads (to route requests, say)."""
     contexts = []
 
-    def open_page(width: int = 1440, height: int = 900, scale: float = 1) -> Watched:
+    def open_page(
+        width: int = 1440,
+        height: int = 900,
+        scale: float = 1,
+        with_key: bool = True,
+        before: Callable[[Page], None] = lambda page: None,
+    ) -> Watched:
+        phone = width < 700
         context = browser.new_context(
             viewport={"width": width, "height": height},
             device_scale_factor=scale,
-            is_mobile=width < 700,
-            has_touch=width < 700,
+            is_mobile=phone,
+            has_touch=phone,
         )
         contexts.append(context)
-        return watch(context.new_page())
+        if with_key:
+            context.add_init_script(
+                f"sessionStorage.setItem({API_KEY_STORAGE!r}, {topology.api_key!r})"
+            )
+        watched = _watch(context.new_page())
+        before(watched.page)
+        watched.page.goto(f"{topology.backend_url}/dashboard/")
+        return watched
 
     yield open_page
     for context in contexts:

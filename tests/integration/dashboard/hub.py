@@ -1,31 +1,78 @@
-"""What the backend will do for the dashboard, done by the tests: detector signals, and sends to
-the dashboard hub through the SignalR service's REST API (serverless mode)."""
+"""What feeds the page in the tests: the market the backend's detector reads (a replay file it
+follows), and sends to the backend's hub through the SignalR service's REST API for what the
+backend does not publish yet (SPY quotes, latency figures) or never would (malformed messages)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 
+from system.adapters.market_replay import encode
 from system.detector.config import DetectorConfig
 from system.detector.detector import Detector
 from system.detector.synthetic import QuietChain
 from system.domain.contracts import Right
+from system.domain.market import ChainSnapshot
 from system.domain.signals import Signal
 
-HUB = "dashboard"
 API_VERSION = "2022-06-01"
+WARM_UP = DetectorConfig().baseline_window + 1  # quiet snapshots before the detector can fire
+
+Surge = tuple[int, int, Right, float]  # expiry number, strike offset from spot, right, volume
+
+
+def _inject(chain: QuietChain, snapshot: ChainSnapshot, surges: Sequence[Surge]) -> None:
+    expiries = sorted({c.expiry for c in chain.contracts})
+    for expiry, offset, right, volume in surges:
+        index = next(
+            i
+            for i, c in enumerate(chain.contracts)
+            if c.expiry == expiries[expiry]
+            and float(c.strike) == chain.spot + offset
+            and c.right is right
+        )
+        snapshot.volume[index] += volume
+
+
+class MarketFeed:
+    """The chain file the backend follows (SPY_BACKEND_REPLAY_FOLLOW): a quiet synthetic chain,
+    with volume surges where a test wants the detector to fire."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._chain = QuietChain(expiries=3, strikes=20, seed=11)
+        self._taken_at = datetime.now(UTC)
+        path.write_text("")
+        self.quiet(WARM_UP)
+
+    def _next(self) -> ChainSnapshot:
+        self._taken_at += timedelta(seconds=1)
+        return self._chain.next(self._taken_at)
+
+    def _append(self, snapshots: Sequence[ChainSnapshot]) -> None:
+        with self.path.open("a", encoding="utf-8") as file:
+            file.writelines(encode(snapshot) + "\n" for snapshot in snapshots)
+
+    def quiet(self, count: int) -> None:
+        self._append([self._next() for _ in range(count)])
+
+    def surge(self, *surges: Surge) -> None:
+        snapshot = self._next()
+        _inject(self._chain, snapshot, surges)
+        self._append([snapshot])
 
 
 class HubRest:
-    """Broadcasts to every client of the dashboard hub, as the backend's SignalBus does."""
+    """Broadcasts to every client of a hub, as the backend's SignalBus does."""
 
-    def __init__(self, endpoint: str, access_key: str) -> None:
-        self._url = f"{endpoint}/api/hubs/{HUB}/:send"
+    def __init__(self, endpoint: str, access_key: str, hub: str) -> None:
+        self._url = f"{endpoint}/api/hubs/{hub}/:send"
         self._key = access_key.encode()
         self._http = httpx.Client(timeout=5.0)
 
@@ -54,29 +101,15 @@ class HubRest:
         self._http.close()
 
 
-Surge = tuple[int, int, Right, float]  # expiry number, strike offset from spot, right, volume
-
-
-def detector_signals(surges: Sequence[Surge], now: datetime | None = None) -> list[Signal]:
-    """Signals the real detector raises on a quiet synthetic chain into which these volume
-    surges were injected, created at `now` (default: now)."""
-    now = now or datetime.now(UTC)
-    chain, detector = QuietChain(expiries=4, strikes=30, seed=3), Detector(DetectorConfig())
-    warm = detector.config.baseline_window + 1
-    for i in range(warm):
-        taken_at = now - timedelta(seconds=warm - i)
+def detector_signals(surges: Sequence[Surge], now: datetime) -> list[Signal]:
+    """What the real detector raised at `now` on a quiet chain with these surges: the earlier
+    signals a page opened later would have missed, for a realistic picture."""
+    chain, detector = QuietChain(expiries=3, strikes=20, seed=3), Detector(DetectorConfig())
+    for i in range(WARM_UP):
+        taken_at = now - timedelta(seconds=WARM_UP - i)
         assert detector.observe(chain.next(taken_at), taken_at) == []
     snapshot = chain.next(now)
-    expiries = sorted({c.expiry for c in chain.contracts})
-    for expiry, offset, right, volume in surges:
-        index = next(
-            i
-            for i, c in enumerate(chain.contracts)
-            if c.expiry == expiries[expiry]
-            and float(c.strike) == chain.spot + offset
-            and c.right is right
-        )
-        snapshot.volume[index] += volume
+    _inject(chain, snapshot, surges)
     signals = detector.observe(snapshot, now)
     assert len(signals) == len(surges), signals
     return signals
