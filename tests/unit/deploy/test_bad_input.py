@@ -1,0 +1,87 @@
+"""Bad input makes the conformance run fail, naming the file, the line and the rule:
+a tfvars with an unknown SKU, a values file that violates values.schema.json, and a workflow with
+an injection-prone expression. Each runs the real checks (helm, actionlint) on a broken copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.conformance import Context, Status, config_skips, run_checks, run_conformance
+from tests.unit.deploy.conftest import line_of, replace_in
+
+
+def test_an_unknown_sku_fails_the_policy_and_the_cost_model(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tfvars = repo / "infra" / "envs" / "dev" / "terraform.tfvars"
+    replace_in(tfvars, 'app_service_sku          = "B1"', 'app_service_sku          = "B9"')
+    line = line_of(tfvars, "app_service_sku")
+
+    code = run_conformance(repo / "out", root=repo, only={"terraform-policy", "cost-model"})
+
+    assert code != 0
+    out = capsys.readouterr().out
+    assert f"infra/envs/dev/terraform.tfvars:{line}: tfvars-validation: app_service_sku" in out
+    assert f"infra/envs/dev/terraform.tfvars:{line}: unknown-sku: app_service_sku" in out
+
+
+def test_a_values_file_that_violates_the_schema_fails_helm_lint(repo: Path) -> None:
+    values = repo / "charts" / "spy-trading-bot" / "values-dev.yaml"
+    replace_in(values, "replicaCount: 3", 'replicaCount: "three"')
+    replace_in(values, "  periodSeconds: 10", "  periodSeconds: 0")
+
+    (result,) = run_checks(repo / "out", root=repo, only={"helm-lint"})
+
+    assert result.status is Status.FAILED
+    findings = {(f.file, f.line, f.rule): f.message for f in result.findings}
+    replicas = ("charts/spy-trading-bot/values-dev.yaml", line_of(values, "replicaCount"),
+                "values.schema.json")  # fmt: skip
+    assert replicas in findings
+    assert "/replicaCount" in findings[replicas]
+    period = ("charts/spy-trading-bot/values-dev.yaml", line_of(values, "periodSeconds: 0"),
+              "values.schema.json")  # fmt: skip
+    assert period in findings, findings
+
+
+def test_an_injection_prone_workflow_fails_actionlint(repo: Path) -> None:
+    workflow = repo / ".github" / "workflows" / "greet.yml"
+    workflow.write_text(
+        "name: greet\n"
+        "on: pull_request\n"
+        "jobs:\n"
+        "  greet:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        '      - run: echo "${{ github.event.pull_request.title }}"\n',
+        encoding="utf-8",
+    )
+
+    (result,) = run_checks(repo / "out", root=repo, only={"actionlint"})
+
+    assert result.status is Status.FAILED
+    (finding,) = result.findings
+    assert (finding.file, finding.line, finding.rule) == (
+        ".github/workflows/greet.yml",
+        7,
+        "expression",
+    )
+    assert "potentially untrusted" in finding.message
+
+
+def test_an_unjustified_checkov_skip_is_a_failure(repo: Path) -> None:
+    config = repo / "charts" / "checkov.yaml"
+    config.write_text(config.read_text() + "  - CKV_K8S_21\n", encoding="utf-8")
+    ctx = Context(root=repo, out_dir=repo / "out", env={}, isolate=[])
+
+    skips, findings = config_skips(ctx, config)
+
+    assert [s.check_id for s in skips] == ["CKV_K8S_43", "CKV_K8S_15", "CKV_K8S_21"]
+    assert all(s.justification for s in skips[:2])
+    (finding,) = findings
+    assert (finding.file, finding.line, finding.rule) == (
+        "charts/checkov.yaml",
+        line_of(config, "CKV_K8S_21"),
+        "skip-justified",
+    )
