@@ -4,7 +4,7 @@
 /** The theme's colours, read once from the CSS custom properties. */
 export function themeColours() {
   const style = getComputedStyle(document.documentElement);
-  const names = ["bg", "panel", "grid", "fg", "muted", "call", "put", "p50", "p99", "font"];
+  const names = ["grid", "fg", "muted", "call", "put", "p50", "p99", "font"];
   return Object.fromEntries(names.map((name) => [name, style.getPropertyValue(`--${name}`).trim()]));
 }
 

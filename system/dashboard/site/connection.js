@@ -1,10 +1,10 @@
 // Keeps the page subscribed to the hub the backend's negotiate names, whatever the network does.
 //
 // The SignalR client reconnects by itself after a drop ("reconnecting"), re-running the whole
-// negotiate each time. When it gives up, when the service ends the connection for good (as it does
-// once the access token expires) or when a start fails (a token already expired is refused with
-// 401), the page is "offline" and starts afresh after a backoff: a new negotiate through the
-// backend, hence a new token. Handlers are registered once and survive every reconnect: in
+// negotiate each time. When it gives up, when the service ends the connection for good (a Close
+// without allowReconnect, as for an expired token) or when a start fails (an expired token is
+// refused with 401), the page is "offline" and starts afresh after a backoff: a new negotiate
+// through the backend, hence a new token. Handlers are registered once and survive every reconnect: in
 // serverless mode the connection itself is the subscription.
 
 const HUB_URL = "/api"; // the client negotiates with POST /api/negotiate

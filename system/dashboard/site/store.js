@@ -1,6 +1,6 @@
 // What the page remembers: the last hour of quotes, signals and latency figures, in time order.
 
-export const RETAIN_MS = 60 * 60 * 1000;
+const RETAIN_MS = 60 * 60 * 1000;
 const MAX_ITEMS = 20_000; // a flood cannot grow the page without bound
 
 /** Insert keeping `items` sorted by `key` (messages almost always arrive in order, so this is
