@@ -37,8 +37,22 @@ class Instance:
     revision: int
     release: str
     ports: dict[str, int]
-    proc: RunningProcess
     wiring: Wiring
+    containers: list[RunningProcess]  # the main container first, then its sidecars
+
+    @property
+    def proc(self) -> RunningProcess:
+        return self.containers[0]
+
+    def is_ready(self) -> bool:
+        return all(c.is_ready() for c in self.containers)
+
+    def check_ready(self) -> bool:
+        return all([c.check_ready() for c in self.containers])  # look at every one, each time
+
+    def stop(self) -> None:
+        for container in self.containers:  # main first: sidecars drain what it wrote last
+            container.stop()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +139,7 @@ class Supervisor:
                     for _ in range(component.replicas)
                 ]
             for name, instances in list(starting.items()):
-                if all([i.proc.check_ready() for i in instances]):  # look at every one, each time
+                if all([i.check_ready() for i in instances]):  # look at every one, each time
                     hook = self.topology.by_name[name].after_ready
                     if hook is not None:
                         hook(instances[0].wiring)
@@ -147,12 +161,16 @@ class Supervisor:
             address_from=self.address_from,
             side=component.side,
         )
-        spec = replace(component.spec(wiring), name=name)  # one log file per instance
+        specs = [replace(component.spec(wiring), name=name)]  # one log file per container
+        specs += [
+            replace(spec := sidecar(wiring), name=f"{name}.{spec.name}")
+            for sidecar in component.sidecars
+        ]
         with self._lock:
-            proc = launch(spec, self.run_dir / "logs")
-            instance = Instance(name, component, revision, release, ports, proc, wiring)
+            containers = [launch(spec, self.run_dir / "logs") for spec in specs]
+            instance = Instance(name, component, revision, release, ports, wiring, containers)
             self.instances[name] = instance
-        self.events.record("started", name, pid=proc.pid, release=release)
+        self.events.record("started", name, pid=instance.proc.pid, release=release)
         self._save_if_up()
         return instance
 
@@ -167,22 +185,27 @@ class Supervisor:
         while not self._stopping.wait(0.1):
             with self._lock:
                 for instance in list(self.instances.values()):
-                    if not instance.proc.alive() and instance.name not in self._held_down:
-                        self._restart_when_due(instance)
+                    if instance.name in self._held_down:
+                        continue
+                    for index, container in enumerate(instance.containers):
+                        if not container.alive():
+                            self._restart_when_due(instance, index)
 
-    def _restart_when_due(self, instance: Instance) -> None:
-        due = self._restart_at.get(instance.name)
+    def _restart_when_due(self, instance: Instance, index: int) -> None:
+        container = instance.containers[index]
+        name = container.spec.name
+        due = self._restart_at.get(name)
         if due is None:
-            count = self._restarts.get(instance.name, 0)
+            count = self._restarts.get(name, 0)
             backoff = min(0.5 * 2**count, 10.0)  # CrashLoopBackOff, compressed for a laptop
-            self._restart_at[instance.name] = time.monotonic() + backoff
-            code = instance.proc.popen.returncode
-            self.events.record("exited", instance.name, code=code, restart_in_s=backoff)
+            self._restart_at[name] = time.monotonic() + backoff
+            code = container.popen.returncode
+            self.events.record("exited", name, code=code, restart_in_s=backoff)
         elif time.monotonic() >= due:
-            del self._restart_at[instance.name]
-            self._restarts[instance.name] = self._restarts.get(instance.name, 0) + 1
-            instance.proc = launch(instance.proc.spec, self.run_dir / "logs")
-            self.events.record("restarted", instance.name, pid=instance.proc.pid)
+            del self._restart_at[name]
+            self._restarts[name] = self._restarts.get(name, 0) + 1
+            instance.containers[index] = launch(container.spec, self.run_dir / "logs")
+            self.events.record("restarted", name, pid=instance.containers[index].pid)
             self._save_if_up()
 
     # -- operations -------------------------------------------------------------------------
@@ -209,24 +232,25 @@ class Supervisor:
         instance = self.instance(name)
         with self._lock:
             self._held_down.add(name)
-        instance.proc.stop()
+        instance.stop()
         self.events.record("stopped", name, pid=instance.proc.pid)
 
     def start(self, name: str) -> Instance:
         instance = self.instance(name)
         with self._lock:
             self._held_down.discard(name)
-            self._restart_at.pop(name, None)
-            if not instance.proc.alive():
-                instance.proc = launch(instance.proc.spec, self.run_dir / "logs")
-                self.events.record("started", name, pid=instance.proc.pid)
-                self._save_if_up()
+            for index, container in enumerate(instance.containers):
+                self._restart_at.pop(container.spec.name, None)
+                if not container.alive():
+                    instance.containers[index] = launch(container.spec, self.run_dir / "logs")
+                    self.events.record("started", container.spec.name)
+            self._save_if_up()
         return instance
 
     def _remove(self, instance: Instance) -> None:
         with self._lock:
             self._held_down.add(instance.name)
-        instance.proc.stop()
+        instance.stop()
         with self._lock:
             del self.instances[instance.name]
             self._held_down.discard(instance.name)
@@ -278,7 +302,7 @@ class Supervisor:
         deadline = time.monotonic() + strategy.progress_deadline_s
         ready_count = 0
         while True:
-            ready_new = [i for i in new if i.proc.is_ready()]
+            ready_new = [i for i in new if i.is_ready()]
             if len(ready_new) == replicas and not replace:
                 return True
             if len(ready_new) > ready_count:  # progress resets the deadline, as in Kubernetes
@@ -287,9 +311,9 @@ class Supervisor:
             if time.monotonic() > deadline:
                 self.events.record("rollout-stalled", component.name, release=release)
                 return False
-            available = len(ready_new) + sum(i.proc.is_ready() for i in replace)
-            for old in sorted(replace, key=lambda i: i.proc.is_ready()):  # unready ones first
-                was_ready = old.proc.is_ready()
+            available = len(ready_new) + sum(i.is_ready() for i in replace)
+            for old in sorted(replace, key=lambda i: i.is_ready()):  # unready ones first
+                was_ready = old.is_ready()
                 if was_ready and available - 1 < replicas - strategy.max_unavailable:
                     break
                 replace.remove(old)
@@ -321,7 +345,7 @@ class Supervisor:
             self._monitor = None
         with self._lock:
             for instance in reversed(list(self.instances.values())):
-                instance.proc.stop()
+                instance.stop()
             self.instances.clear()
         if self._api is not None:
             self._api.close()
@@ -353,8 +377,9 @@ class Supervisor:
             raise ComponentFailed("the topology is not up")
         with self._lock:
             instances = {
-                name: _record(i.proc, i.ports, i.component.side, i.release)
-                for name, i in self.instances.items()
+                container.spec.name: _record(container, i.ports, i.component.side, i.release)
+                for i in self.instances.values()
+                for container in i.containers
             }
         return TopologyState(
             env=self.env,

@@ -79,6 +79,9 @@ class Component:
     # Runs once its instances are ready and before anything that uses it starts, as a Helm
     # post-install hook would (e.g. seeding the vault with the run's secrets).
     after_ready: Callable[[Wiring], None] | None = None
+    # Containers beside the main one in each instance (a pod), sharing its ports and folders;
+    # they start with it and stop after it, as Kubernetes' native sidecars do.
+    sidecars: tuple[Callable[[Wiring], ProcessSpec], ...] = ()
 
     def instances(self) -> list[str]:
         if self.replicas == 1:

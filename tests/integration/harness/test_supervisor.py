@@ -182,3 +182,31 @@ def test_a_release_that_never_gets_ready_is_rolled_back(tmp_path: Path) -> None:
         assert history == [("1", "complete"), ("unready", "failed"), ("1", "rolled-back-to")]
         kinds = [e["kind"] for e in supervisor.events.read()]
         assert kinds.index("rollout-stalled") < kinds.index("rollback-started")
+
+
+def sidecar(w: Wiring) -> ProcessSpec:
+    code = f"import http.server; http.server.HTTPServer(('127.0.0.1', {w.ports['side']}), http.server.SimpleHTTPRequestHandler).serve_forever()"  # noqa: E501
+    return ProcessSpec(
+        "shipper", [sys.executable, "-c", code], http(f"http://127.0.0.1:{w.ports['side']}/")
+    )
+
+
+def test_sidecars_start_with_their_pod_restart_alone_and_stop_with_it(tmp_path: Path) -> None:
+    pod = Component(
+        "app", "edge", client, ports=("http", "side"), uses=(TABLE,), sidecars=(sidecar,)
+    )
+    topology = Topology((TOPOLOGY.by_name["azurite"], pod))
+    with Supervisor(topology, tmp_path, VpnProfile(1, 1)) as supervisor:
+        app = supervisor.instance("app")
+        assert [c.spec.name for c in app.containers] == ["app", "app.shipper"]
+        assert app.is_ready()
+        main_pid, side_pid = app.containers[0].pid, app.containers[1].pid
+        app.containers[1].signal(9)
+        deadline = time.monotonic() + 10
+        while app.containers[1].pid == side_pid and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert app.containers[1].pid != side_pid
+        assert app.containers[0].pid == main_pid  # the main container was left alone
+        assert set(supervisor.state().instances) == {"azurite", "app", "app.shipper"}
+        supervisor.stop("app")
+        assert not any(c.alive() for c in app.containers)
