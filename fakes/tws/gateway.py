@@ -131,7 +131,9 @@ class Gateway:
         self._timers: set[asyncio.TimerHandle] = set()
         self._dirty: set[Connection] = set()
         self._flush_scheduled = False
-        self._account_changed: set[int] = set()
+        self._account_changed: set[int] = set()  # positions to push to account subscribers
+        self._changed_orders: dict[int, Order] = {}  # to journal at the next flush
+        self._changed_positions: set[int] = set()
         self._loop = asyncio.get_running_loop()
         self.ids, self.account, self.book = self._load()
         self.handlers: dict[int, Handler] = {
@@ -195,10 +197,17 @@ class Gateway:
             positions=dict(self.account.positions),
         )
 
-    def _journal_order(self, order: Order) -> None:
-        if order.acked_at_ns:
-            self.store.append("order", order_record(order))
-            self._schedule_flush()
+    def _journal(self) -> None:
+        """Queue what changed since the last flush, once per order/position however often."""
+        for order in self._changed_orders.values():
+            if order.acked_at_ns:  # an unacknowledged order never reached IB: not persisted
+                self.store.append("order", order_record(order))
+        for con_id in self._changed_positions:
+            self.store.append("position", position_record(self.account.positions[con_id]))
+        if self._changed_positions:
+            self.store.append("cash", self.account.cash)
+        self._changed_orders.clear()
+        self._changed_positions.clear()
 
     # -- output ------------------------------------------------------------------------------
 
@@ -213,6 +222,7 @@ class Gateway:
 
     def _flush(self) -> None:
         self._flush_scheduled = False
+        self._journal()
         self.store.flush()  # write-ahead: persisted before the client hears of it
         dirty, self._dirty = self._dirty, set()
         for conn in dirty:
@@ -492,12 +502,11 @@ class Gateway:
             return
         self.metrics.orders.labels("acked").inc()
         self.metrics.ack_seconds.observe((now - order.received_at_ns) / 1e9)
-        self._journal_order(order)
         self._emit(events)
         self._after(self.config.fill_delay_s, self._fill, order)
 
     def _ack_modification(self, order: Order) -> None:
-        self._journal_order(order)
+        self._changed_orders[order.perm_id] = order
         self._emit(self.book.acknowledge_modification(order))
         self._after(self.config.fill_delay_s, self._fill, order)
 
@@ -506,13 +515,13 @@ class Gateway:
             self._emit(self.book.try_fill(order, time.time_ns()))
 
     def _emit(self, events: Iterable[Event]) -> None:
-        """Send each event to the order's owner and persist what it changed."""
-        touched: dict[int, Order] = {}
+        """Send each event to the order's owner and queue what it changed for the journal."""
         changed: set[int] = set()
         for event in events:
             status = event.status if isinstance(event, Filled) else event
             order = status.order
-            touched[order.perm_id] = order
+            self._changed_orders[order.perm_id] = order
+            self._schedule_flush()
             conn = self.clients.get(order.client_id)
             if isinstance(event, Filled):
                 execution = event.execution
@@ -529,16 +538,10 @@ class Gateway:
                     conn.send(msg.commission_report(event.execution))
             if status.status in ("Filled", "Cancelled"):
                 self.metrics.orders.labels(status.status.lower()).inc()
-        for order in touched.values():
-            self._journal_order(order)
-        if changed:
-            self.store.append("cash", self.account.cash)
-            for con_id in changed:
-                position = self.account.positions[con_id]
-                self.store.append("position", position_record(position))
-                self._push_position(position)
-            self._account_changed |= changed
-            self._schedule_flush()
+        for con_id in changed:
+            self._push_position(self.account.positions[con_id])
+        self._changed_positions |= changed
+        self._account_changed |= changed
 
     def _push_position(self, position: Position) -> None:
         for conn in self.ready_connections():
@@ -751,7 +754,10 @@ class Gateway:
         self.swallow_next = False
         self.connectivity_lost = False
         self.ack_delay_s = self.config.ack_delay_s
-        self.store.compact(self.saved_state())
+        self.store.compact(self.saved_state())  # holds every change still queued for the journal
+        self._changed_orders.clear()
+        self._changed_positions.clear()
+        self._account_changed.clear()
         self.ids, self.account, self.book = self._load()
 
     def shutdown(self) -> None:

@@ -8,6 +8,7 @@ several clients unpack fixed-size tuples, so every encoder keeps its exact field
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -16,7 +17,7 @@ from fakes.tws.account import Position
 from fakes.tws.instruments import LONG_NAME, ORDER_TYPES, SPY_CON_ID, Contract, ContractQuery
 from fakes.tws.market import Greeks, Quote
 from fakes.tws.orders import Execution, Order, OrderRequest, StatusChanged, WhatIf
-from fakes.tws.wire import UNSET_DOUBLE_TEXT, Field, FieldError, Fields
+from fakes.tws.wire import UNSET_DOUBLE_TEXT, Field, FieldError, Fields, Run
 
 SERVER_VERSION = 157
 
@@ -329,8 +330,10 @@ def current_time(epoch_seconds: int) -> list[Field]:
     return [Out.CURRENT_TIME, 1, epoch_seconds]
 
 
-def _contract_block(c: Contract, exchange: str) -> list[Field]:
-    return [
+@functools.cache
+def _contract_block(c: Contract, exchange: str) -> Run:
+    """conId ... tradingClass (11 fields), as order, execution and position messages carry it."""
+    return Run.of(
         c.con_id,
         c.symbol,
         c.sec_type,
@@ -342,7 +345,7 @@ def _contract_block(c: Contract, exchange: str) -> list[Field]:
         c.currency,
         c.local_symbol,
         c.trading_class,
-    ]
+    )
 
 
 def contract_details(req_id: int, c: Contract, hours: tuple[str, str]) -> list[Field]:
@@ -521,30 +524,60 @@ def _money(value: float) -> str:
     return f"{value:.2f}"
 
 
+# Constant stretches of the order layouts, encoded once (see the field maps in the notes).
+_OPEN_ORDER_MIDDLE = Run.of(
+    False,  # hidden
+    "", "", "",  # discretionaryAmt, goodAfterTime, sharesAllocation
+    "", "", "", "", "",  # faGroup, faMethod, faPercentage, faProfile, modelCode
+    "", "", "", "",  # goodTillDate, rule80A, percentOffset, settlingFirm
+    0, "", -1, 0,  # shortSaleSlot, designatedLocation, exemptCode, auctionStrategy
+    "", "", "", "", "",  # startingPrice, stockRefPrice, delta, stockRangeLower/Upper
+    0, False, False, False,  # displaySize, blockOrder, sweepToFill, allOrNone
+    "", 0, False, False, "",  # minQty, ocaType, eTradeOnly, firmQuoteOnly, nbboPriceCap
+    0, 0, "", 0,  # parentId, triggerMethod, volatility, volatilityType
+    "", "", False, 0,  # deltaNeutralOrderType/AuxPrice, continuousUpdate, referencePriceType
+    "", "", "", "",  # trailStopPrice, trailingPercent, basisPoints, basisPointsType
+    "", 0, 0, 0,  # comboLegsDescrip; comboLegs, orderComboLegs, smartComboParams counts
+    "", "", "", "",  # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement, hedgeType
+    False, "", "", False,  # optOutSmartRouting, clearingAccount, clearingIntent, notHeld
+    False, "", False,  # deltaNeutralContract present, algoStrategy, solicited
+)  # fmt: skip
+_OPEN_ORDER_TAIL = Run.of(
+    "",  # warningText
+    False, False, 0,  # randomizeSize, randomizePrice, conditions count
+    "", "", "", "", "", "", "",  # adjustedOrderType ... adjustedTrailingAmount
+    0, "", "", "",  # adjustableTrailingUnit, softDollarTier name/value/displayName
+    "", False, False, False, False,  # cashQty, dontUseAutoPriceForHedge ... usePriceMgmtAlgo
+)  # fmt: skip
+_NO_WHAT_IF = Run.of(*[UNSET_DOUBLE_TEXT] * 9, "", "", "", "")  # margins, commissions
+
+
 def open_order(order: Order, status: str, what_if: WhatIf | None = None) -> list[Field]:
     """openOrder at 157: 120 fields for a plain (non-combo, non-algo) order."""
     c = order.contract
     if what_if is None:
-        margins: list[Field] = [UNSET_DOUBLE_TEXT] * 9
-        commission: list[Field] = ["", "", "", ""]
+        preview: list[Field] = [_NO_WHAT_IF]
     else:
         w = what_if
-        margins = [
+        preview = [
             _money(w.init_before),
             _money(w.maint_before),
             _money(w.equity_before),
             _money(w.init_change),
             _money(w.maint_change),
-            "0.00",
+            "0.00",  # equityWithLoanChange
             _money(w.init_before + w.init_change),
             _money(w.maint_before + w.maint_change),
             _money(w.equity_before),
+            w.commission,  # commission, minCommission, maxCommission
+            w.commission,
+            w.commission,
+            "USD",
         ]
-        commission = [w.commission, w.commission, w.commission, "USD"]
     return [
         Out.OPEN_ORDER,
         order.order_id,
-        *_contract_block(c, c.exchange),
+        _contract_block(c, c.exchange),
         order.action,
         order.quantity,
         order.order_type,
@@ -559,58 +592,12 @@ def open_order(order: Order, status: str, what_if: WhatIf | None = None) -> list
         order.client_id,
         order.perm_id,
         order.outside_rth,
-        False,  # hidden
-        "",  # discretionaryAmt
-        "",  # goodAfterTime
-        "",  # sharesAllocation
-        "", "", "", "", "",  # faGroup, faMethod, faPercentage, faProfile, modelCode
-        "",  # goodTillDate
-        "",  # rule80A
-        "",  # percentOffset
-        "",  # settlingFirm
-        0,  # shortSaleSlot
-        "",  # designatedLocation
-        -1,  # exemptCode
-        0,  # auctionStrategy
-        "", "", "", "", "",  # startingPrice, stockRefPrice, delta, stockRange x2
-        0,  # displaySize
-        False, False, False,  # blockOrder, sweepToFill, allOrNone
-        "",  # minQty
-        0,  # ocaType
-        False, False,  # eTradeOnly, firmQuoteOnly
-        "",  # nbboPriceCap
-        0,  # parentId
-        0,  # triggerMethod
-        "",  # volatility
-        0,  # volatilityType
-        "", "",  # deltaNeutralOrderType, deltaNeutralAuxPrice
-        False,  # continuousUpdate
-        0,  # referencePriceType
-        "", "",  # trailStopPrice, trailingPercent
-        "", "",  # basisPoints, basisPointsType
-        "",  # comboLegsDescrip
-        0, 0, 0,  # comboLegs, orderComboLegs, smartComboRoutingParams counts
-        "", "", "",  # scaleInitLevelSize, scaleSubsLevelSize, scalePriceIncrement
-        "",  # hedgeType
-        False,  # optOutSmartRouting
-        "", "",  # clearingAccount, clearingIntent
-        False,  # notHeld
-        False,  # deltaNeutralContract present
-        "",  # algoStrategy
-        False,  # solicited
+        _OPEN_ORDER_MIDDLE,
         what_if is not None,
         status,
-        *margins,
-        *commission,
-        "",  # warningText
-        False, False,  # randomizeSize, randomizePrice
-        0,  # conditions
-        "", "", "", "", "", "", "",  # adjustedOrderType ... adjustedTrailingAmount
-        0,  # adjustableTrailingUnit
-        "", "", "",  # softDollarTier name, value, displayName
-        "",  # cashQty
-        False, False, False, False,  # dontUseAutoPriceForHedge ... usePriceMgmtAlgo
-    ]  # fmt: skip
+        *preview,
+        _OPEN_ORDER_TAIL,
+    ]
 
 
 def order_status(event: StatusChanged) -> list[Field]:
@@ -637,11 +624,37 @@ def _completed_time(ns: int | None) -> str:
     return f"{dt.datetime.fromtimestamp(ns / 1e9, dt.UTC):%Y%m%d %H:%M:%S} UTC"
 
 
+_COMPLETED_MIDDLE = Run.of(
+    False, "", "",  # hidden, discretionaryAmt, goodAfterTime
+    "", "", "", "", "",  # faGroup, faMethod, faPercentage, faProfile, modelCode
+    "", "", "", "",  # goodTillDate, rule80A, percentOffset, settlingFirm
+    0, "", -1,  # shortSaleSlot, designatedLocation, exemptCode
+    "", "", "", "", "",  # startingPrice, stockRefPrice, delta, stockRangeLower/Upper
+    0, False, False, "",  # displaySize, sweepToFill, allOrNone, minQty
+    0, 0,  # ocaType, triggerMethod
+    "", 0, "", "",  # volatility, volatilityType, deltaNeutralOrderType, dnAuxPrice
+    False, 0, "", "",  # continuousUpdate, referencePriceType, trailStopPrice, trailingPercent
+    "", 0, 0, 0,  # comboLegsDescrip; comboLegs, orderComboLegs, smartComboParams counts
+    "", "", "", "",  # scale fields x3, hedgeType
+    "", "", False, False,  # clearingAccount, clearingIntent, notHeld, deltaNeutral present
+    "", False,  # algoStrategy, solicited
+)  # fmt: skip
+_COMPLETED_AFTER_STATUS = Run.of(
+    False, False, 0,  # randomizeSize, randomizePrice, conditions count
+    "", "", "",  # trailStopPrice, lmtPriceOffset, cashQty
+    False, False, "",  # dontUseAutoPriceForHedge, isOmsContainer, autoCancelDate
+)  # fmt: skip
+_COMPLETED_BEFORE_TIME = Run.of(
+    0, False, "",  # refFuturesConId, autoCancelParent, shareholder
+    False, False, 0,  # imbalanceOnly, routeMarketableToBbo, parentPermId
+)  # fmt: skip
+
+
 def completed_order(order: Order) -> list[Field]:
     c = order.contract
     return [
         Out.COMPLETED_ORDER,
-        *_contract_block(c, c.exchange),
+        _contract_block(c, c.exchange),
         order.action,
         order.quantity,
         order.order_type,
@@ -655,42 +668,14 @@ def completed_order(order: Order) -> list[Field]:
         order.order_ref,
         order.perm_id,
         order.outside_rth,
-        False,  # hidden
-        "", "",  # discretionaryAmt, goodAfterTime
-        "", "", "", "", "",  # faGroup, faMethod, faPercentage, faProfile, modelCode
-        "", "", "", "",  # goodTillDate, rule80A, percentOffset, settlingFirm
-        0, "", -1,  # shortSaleSlot, designatedLocation, exemptCode
-        "", "", "", "", "",  # startingPrice, stockRefPrice, delta, stockRange x2
-        0,  # displaySize
-        False, False,  # sweepToFill, allOrNone
-        "",  # minQty
-        0, 0,  # ocaType, triggerMethod
-        "", 0, "", "",  # volatility, volatilityType, deltaNeutralOrderType, dnAuxPrice
-        False, 0,  # continuousUpdate, referencePriceType
-        "", "",  # trailStopPrice, trailingPercent
-        "",  # comboLegsDescrip
-        0, 0, 0,  # comboLegs, orderComboLegs, smartComboRoutingParams counts
-        "", "", "",  # scale fields
-        "",  # hedgeType
-        "", "",  # clearingAccount, clearingIntent
-        False, False,  # notHeld, deltaNeutralContract present
-        "",  # algoStrategy
-        False,  # solicited
+        _COMPLETED_MIDDLE,
         order.status,
-        False, False,  # randomizeSize, randomizePrice
-        0,  # conditions
-        "", "", "",  # trailStopPrice, lmtPriceOffset, cashQty
-        False, False,  # dontUseAutoPriceForHedge, isOmsContainer
-        "",  # autoCancelDate
+        _COMPLETED_AFTER_STATUS,
         order.filled,
-        0,  # refFuturesConId
-        False,  # autoCancelParent
-        "",  # shareholder
-        False, False,  # imbalanceOnly, routeMarketableToBbo
-        0,  # parentPermId
+        _COMPLETED_BEFORE_TIME,
         _completed_time(order.completed_at_ns),
-        order.status,
-    ]  # fmt: skip
+        order.status,  # completedStatus
+    ]
 
 
 def completed_orders_end() -> list[Field]:
@@ -712,7 +697,7 @@ def exec_details(req_id: int, e: Execution) -> list[Field]:
         Out.EXECUTION_DATA,
         req_id,
         e.order_id,
-        *_contract_block(c, venue),
+        _contract_block(c, venue),
         e.exec_id,
         execution_time(e.time_ns),
         e.account,
@@ -760,7 +745,7 @@ def position(account: str, p: Position) -> list[Field]:
         Out.POSITION_DATA,
         3,
         account,
-        *_contract_block(c, c.exchange),
+        _contract_block(c, c.exchange),
         p.quantity,
         p.avg_cost,
     ]
@@ -777,7 +762,7 @@ def position_multi(req_id: int, account: str, p: Position) -> list[Field]:
         1,
         req_id,
         account,
-        *_contract_block(c, c.exchange),
+        _contract_block(c, c.exchange),
         p.quantity,
         p.avg_cost,
         "",
@@ -794,7 +779,7 @@ def portfolio_value(account: str, p: Position, mark: float) -> list[Field]:
     return [
         Out.PORTFOLIO_VALUE,
         8,
-        *_contract_block(c, c.primary_exchange),
+        _contract_block(c, c.primary_exchange),
         p.quantity,
         mark,
         round(value, 2),

@@ -1,10 +1,12 @@
 """The order book: validation, lifecycle, fills against the simulated quotes, limits.
 
 Pure and synchronous: the server decides *when* (ack and fill delays, market steps) and turns
-the returned events into wire messages. Lifecycle: PendingSubmit (received, not yet acked)
--> PreSubmitted -> Submitted -> Filled | Cancelled. Fills take the simulated bid/ask, at most
-the displayed size per attempt (bigger orders fill partially over several market steps);
-limit orders fill only when marketable, stops trigger on the touch and then act as MKT/LMT.
+the returned events into wire messages. Lifecycle, with IB's meanings: PendingSubmit (received,
+not yet acknowledged) -> PreSubmitted (accepted but held by IB: a stop not yet triggered) ->
+Submitted (working; market and limit orders start here) -> Filled | Cancelled. Fills take the
+simulated bid/ask, at most the displayed size per attempt (bigger orders fill partially over
+several market steps); limit orders fill only when marketable, stops trigger on the touch and
+then act as MKT/LMT.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from fakes.tws.instruments import Contract
 from fakes.tws.market import Quote
 
 ORDER_TYPES = frozenset({"MKT", "LMT", "STP", "STP LMT"})
+STOPS = frozenset({"STP", "STP LMT"})
 TIFS = frozenset({"DAY", "GTC", "IOC"})
 WORKING = frozenset({"PendingSubmit", "PreSubmitted", "Submitted"})
 DONE = frozenset({"Filled", "Cancelled", "Inactive"})
@@ -67,7 +70,6 @@ class Order:
     avg_fill_price: float = 0.0
     last_fill_price: float = 0.0
     commission: float = 0.0
-    triggered: bool = False
     received_at_ns: int = 0
     acked_at_ns: int | None = None
     completed_at_ns: int | None = None
@@ -167,7 +169,6 @@ class OrderBook:
         self.spot = spot
         self.reject_etrade_firm_quote = reject_etrade_firm_quote
         self.orders: dict[tuple[int, int], Order] = {}
-        self.by_perm_id: dict[int, Order] = {}
         self.executions: list[Execution] = list(executions or [])
         self._active: Counter[tuple[int, str]] = Counter()
         self._live: dict[int, Order] = {}  # acknowledged working orders, by permId
@@ -177,7 +178,6 @@ class OrderBook:
 
     def _index(self, order: Order) -> None:
         self.orders[order.client_id, order.order_id] = order
-        self.by_perm_id[order.perm_id] = order
         if order.order_id > self._max_order_id.get(order.client_id, 0):
             self._max_order_id[order.client_id] = order.order_id
         if order.working:
@@ -317,16 +317,13 @@ class OrderBook:
         )
 
     def acknowledge(self, order: Order, now_ns: int) -> list[Event]:
-        """PreSubmitted (with its openOrder), then Submitted; the order now works."""
+        """The order reaches IB: Submitted, or PreSubmitted while IB holds an untriggered stop."""
         if not order.working:
             return []
         order.acked_at_ns = now_ns
-        order.status = "PreSubmitted"
-        events: list[Event] = [self.status_of(order, open_order=True)]
-        order.status = "Submitted"
-        events.append(self.status_of(order))
+        order.status = "PreSubmitted" if order.order_type in STOPS else "Submitted"
         self._live[order.perm_id] = order
-        return events
+        return [self.status_of(order, open_order=True)]
 
     def acknowledge_modification(self, order: Order) -> list[Event]:
         return [self.status_of(order, open_order=True)] if order.working else []
@@ -348,7 +345,10 @@ class OrderBook:
         if order.perm_id not in self._live:
             return []
         events: list[Event] = []
-        execution = self._fill_once(order, now_ns)
+        if order.status == "PreSubmitted" and self._triggered(order):
+            order.status = "Submitted"
+            events.append(self.status_of(order))
+        execution = self._fill_once(order, now_ns) if order.status == "Submitted" else None
         if execution is not None:
             if order.remaining <= 0:
                 self._finish(order, "Filled", now_ns)
@@ -357,17 +357,20 @@ class OrderBook:
             events += self.cancel(order, now_ns)
         return events
 
+    def _triggered(self, order: Order) -> bool:
+        """A stop triggers when the side it would trade at touches the stop price."""
+        quote = self.quotes(order.contract)
+        stop = order.aux_price or 0.0
+        if order.action == "BUY":
+            return quote.ask > 0 and quote.ask >= stop
+        return 0 < quote.bid <= stop
+
     def _fill_once(self, order: Order, now_ns: int) -> Execution | None:
         quote = self.quotes(order.contract)
         buy = order.action == "BUY"
         price, size = (quote.ask, quote.ask_size) if buy else (quote.bid, quote.bid_size)
         if price <= 0 or size <= 0:
             return None
-        if order.order_type in ("STP", "STP LMT") and not order.triggered:
-            stop = order.aux_price or 0.0
-            order.triggered = price >= stop if buy else price <= stop
-            if not order.triggered:
-                return None
         if order.order_type in ("LMT", "STP LMT"):
             limit = order.lmt_price or 0.0
             if (buy and limit < price) or (not buy and limit > price):

@@ -133,7 +133,6 @@ class ApiConnection(asyncio.Protocol):
         if self.stage is Stage.CLOSED:
             return
         self._out.append(encode_message(fields))
-        self.gateway.metrics.messages_out.inc()
         self.gateway.mark_dirty(self)
 
     def flush_out(self) -> None:
@@ -141,6 +140,7 @@ class ApiConnection(asyncio.Protocol):
             self._out.clear()
             return
         self.transport.write(b"".join(self._out))
+        self.gateway.metrics.messages_out.inc(len(self._out))
         self._out.clear()
         if self.transport.get_write_buffer_size() > MAX_OUTPUT_BUFFER:
             self._abort("client is not reading its messages")

@@ -9,6 +9,7 @@ crash can lose the last unflushed order updates but never lets an id roll back.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class SavedState:
 _CONTRACT_FIELDS = Contract.__slots__
 
 
+@functools.cache  # contracts are frozen and shared; every order record repeats one
 def _contract_record(c: Contract) -> Record:
     return {name: getattr(c, name) for name in _CONTRACT_FIELDS}
 
@@ -66,7 +68,6 @@ def order_record(o: Order) -> Record:
         "avg_fill_price": o.avg_fill_price,
         "last_fill_price": o.last_fill_price,
         "commission": o.commission,
-        "triggered": o.triggered,
         "received_at_ns": o.received_at_ns,
         "acked_at_ns": o.acked_at_ns,
         "completed_at_ns": o.completed_at_ns,
@@ -214,7 +215,7 @@ class StateStore:
         }
         temp = self.path.with_name(self.path.name + ".tmp")
         with temp.open("w") as out:
-            json.dump(snapshot, out, separators=(",", ":"))
+            out.write(json.dumps(snapshot, separators=(",", ":")))  # one-shot: the C encoder
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, self.path)

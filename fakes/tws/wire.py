@@ -34,6 +34,17 @@ _UNSET_TEXTS = frozenset(
 )
 _VERSION_REQUEST = re.compile(r"v(\d{1,9})(?:\.\.(\d{1,9}))?(?: (.*))?", re.DOTALL)
 
+
+class Run(str):
+    """Several constant fields encoded once (NUL-separated): long layouts reuse them."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, *fields: Field) -> Run:
+        return cls("\0".join(encode_field(f) for f in fields))
+
+
 Field = str | int | float | bool | None
 
 
@@ -58,11 +69,23 @@ def encode_field(value: Field) -> str:
         return repr(value) if math.isfinite(value) else ""
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, Run):
+        return value
     return value.replace("\0", "")
 
 
 def encode_message(fields: Iterable[Field]) -> bytes:
-    payload = "".join(encode_field(f) + "\0" for f in fields).encode("utf-8", "backslashreplace")
+    # The hot path of every reply: plain strings and ints skip the general encoder.
+    parts = [
+        (f if "\0" not in f else f.replace("\0", ""))
+        if type(f) is str
+        else str(f)
+        if type(f) is int
+        else encode_field(f)
+        for f in fields
+    ]
+    parts.append("")
+    payload = "\0".join(parts).encode("utf-8", "backslashreplace")
     return _LENGTH.pack(len(payload)) + payload
 
 

@@ -99,7 +99,7 @@ def test_market_order_is_acked_then_filled_at_the_ask() -> None:
     order = b.place(1, order_ref="sig-1")
     assert isinstance(order, Order)
     assert order.status == "PendingSubmit"
-    assert statuses(b.ack(order)) == ["PreSubmitted", "Submitted"]
+    assert statuses(b.ack(order)) == ["Submitted"]
     (filled,) = b.fill(order)
     assert isinstance(filled, Filled)
     assert filled.status.status == "Filled"
@@ -129,12 +129,15 @@ def test_limit_order_rests_until_marketable() -> None:
     assert filled.execution.price == 469.99
 
 
-def test_stop_triggers_on_the_touch_then_trades_at_market() -> None:
+def test_stop_is_held_presubmitted_then_triggers_on_the_touch_and_trades_at_market() -> None:
     b = Book()
-    order = b.working(1, action="SELL", order_type="STP", aux_price=469.5)
+    order = b.place(1, action="SELL", order_type="STP", aux_price=469.5)
+    assert isinstance(order, Order)
+    assert statuses(b.ack(order)) == ["PreSubmitted"]
     assert b.fill(order) == []
     b.quotes[SPY.con_id] = quote(469.4, 469.42)
-    (filled,) = b.fill(order)
+    submitted, filled = b.fill(order)
+    assert statuses([submitted, filled]) == ["Submitted", "Filled"]
     assert isinstance(filled, Filled)
     assert filled.execution.price == 469.4
 
@@ -144,8 +147,7 @@ def test_stop_limit_needs_trigger_and_limit() -> None:
     order = b.working(1, order_type="STP LMT", aux_price=470.5, lmt_price=470.6)
     assert b.fill(order) == []
     b.quotes[SPY.con_id] = quote(470.7, 470.8)  # triggered, but beyond the limit
-    assert b.fill(order) == []
-    assert order.triggered
+    assert statuses(b.fill(order)) == ["Submitted"]
     b.quotes[SPY.con_id] = quote(470.5, 470.55)
     assert statuses(b.fill(order)) == ["Filled"]
 
