@@ -61,7 +61,7 @@ class Leadership:
         try:
             answer: object = await asyncio.wait_for(attempt(), timeout=left)  # type: ignore[arg-type]
         except (RedisError, OSError, TimeoutError) as error:
-            log.warning("lease call failed: %s", error)
+            log.warning("lease call failed: %s: %s", type(error).__name__, error)
             self.reachable = False
             return None
         self.reachable = True

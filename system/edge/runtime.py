@@ -84,8 +84,9 @@ def configure_logging(level: str) -> None:
     )
     # httpx logs each request URL at INFO, and Telegram's URLs carry the bot token; the Azure
     # SDKs log every request at INFO too.
-    for noisy in ("httpx", "httpcore", "azure", "ib_async.wrapper", "ib_async.client"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    noisy = ("httpx", "httpcore", "azure", "ib_async.wrapper", "ib_async.client", "watchfiles")
+    for name in noisy:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def secret_store(settings: EdgeSettings) -> SecretStore:

@@ -64,10 +64,10 @@ class Bot:
         self.telemetry = runtime.telemetry(s, f"bot-{s.replica_id}")
         self.strategy = StrategySource(s.strategy_file)
         self.ledger = ledger = Ledger.open(s.ledger_file, s.replica_id, s.ledger_synchronous)
+        # The lease loop bounds its own calls by the time the lease has left; these socket
+        # timeouts only stop a dead connection from hanging anything else.
         self.redis = Redis.from_url(
-            s.redis_url,
-            socket_timeout=s.lease_renew_ms / 1000,
-            socket_connect_timeout=s.lease_renew_ms / 1000,
+            s.redis_url, socket_timeout=s.lease_ttl_ms / 1000, socket_connect_timeout=2.0
         )
         self._closers.append(self.redis.aclose)
         lease = RedisLease(self.redis, s.lease_key, s.replica_id, s.lease_ttl_ms)
@@ -157,6 +157,7 @@ class Bot:
             "signalr": self.subscription.run(),
             "signals": self._consume(),
             "broker events": self.trader.run_broker_events(),
+            "publications": self.trader.run_publications(),
             "sweep": runtime.every(s.sweep_s, self.trader.sweep, "sweep"),
             "strategy": self.strategy.watch(
                 self.trader.config_changed, self.trader.config_rejected
@@ -230,6 +231,7 @@ class Bot:
             "fencing_token": self.leadership.token,
             "trading": self.trader.trading,
             "halted": self.trader.halted,
+            "signalr_connected": self.subscription.connected,
             "signalr_sessions": self.subscription.sessions,
             "broker_connected": self.broker.connected,
             "last_reconciled": reconciled.isoformat() if reconciled else None,
@@ -253,6 +255,8 @@ class Bot:
         for name in ("signalr", "signals", "sweep", "strategy", "credential", "purge"):
             await self._cancel(name)
         await asyncio.sleep(0.05)  # events already read off the broker socket get recorded
+        with contextlib.suppress(TimeoutError):  # standbys mirror these outcomes
+            await asyncio.wait_for(self.trader.publish_pending(), 1.0)
         await self.leadership.release()
         for name in list(self._tasks):
             await self._cancel(name)

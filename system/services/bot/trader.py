@@ -86,6 +86,8 @@ class Trader:
         self._ready_token: int | None = None  # the token under which we reconciled
         self._recovery: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._publications: asyncio.Queue[tuple[str, Decision, int]] = asyncio.Queue()
+        self._queued = asyncio.Event()
         self.halted: str | None = None
         self.last_reconciled: datetime | None = None
 
@@ -179,8 +181,34 @@ class Trader:
             self._publish(signal_id, outcome, reason, token)
 
     def _publish(self, signal_id: str, outcome: OrderStatus, reason: str, token: int) -> None:
+        """Queue the outcome for the board (off the hot path, retried: standbys rely on it)."""
         decision = Decision(outcome, reason, self.ledger.replica)
-        self._spawn(self._guarded(self._board.publish(signal_id, decision, token), "publish"))
+        self._publications.put_nowait((signal_id, decision, token))
+        self._queued.set()
+
+    async def publish_pending(self) -> None:
+        """Publish what is queued, one at a time, each retried while its token leads; an
+        outcome a deposed leader could not publish is reconciled by the next one."""
+        while not self._publications.empty():
+            signal_id, decision, token = self._publications.get_nowait()
+            attempt = 0
+            while self._gate.token == token:
+                try:
+                    await self._board.publish(signal_id, decision, token)
+                    break
+                except Exception as error:  # Redis busy or away: the lease loop notices too
+                    pause = self._backoff.delay(attempt)
+                    log.warning(
+                        "publishing %s failed (%s); again in %.2f s", signal_id, error, pause
+                    )
+                    attempt += 1
+                    await asyncio.sleep(pause)
+
+    async def run_publications(self) -> None:
+        while True:
+            await self._queued.wait()
+            self._queued.clear()
+            await self.publish_pending()
 
     async def _guarded(self, work: Awaitable[Any], what: str) -> None:
         try:

@@ -102,7 +102,8 @@ class Rig:
     async def send(self, *signals: object) -> None:
         for s in signals:
             await self.trader.consume(ReceivedSignal(s, 0))  # type: ignore[arg-type]
-        await asyncio.sleep(0)  # let fire-and-forget publishes run
+        await self.trader.publish_pending()
+        await asyncio.sleep(0)  # let fire-and-forget notifications run
 
     def outcome(self, signal_id: str) -> tuple[OrderStatus, str] | None:
         return self.ledger.outcome(signal_id)
@@ -222,7 +223,7 @@ class TestBrokerEvents:
         await rig.trader.reconcile(1)
         await rig.trader.sweep()
         assert len(rig.placed) == 1
-        await asyncio.sleep(0)
+        await rig.trader.publish_pending()
         [(signal_id, decision, token)] = [c.args for c in rig.board.publish.await_args_list]
         assert (signal_id, decision.outcome, token) == (signal.id, OrderStatus.REJECTED, 1)
 
