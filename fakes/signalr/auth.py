@@ -9,8 +9,7 @@ token whose audience is the client URL `{endpoint}/client/?hub={hub}` the negoti
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
@@ -36,24 +35,46 @@ class Unauthorized(Exception):
         self.description = description
 
 
-@dataclass(frozen=True)
 class Verifier:
     """What one service instance accepts: tokens signed with its AccessKey and addressed to
-    its endpoint (`http://host:port`, as in the connection string)."""
+    its endpoint (`http://host:port`, as in the connection string).
 
-    endpoint: str
-    access_key: str = field(repr=False)
+    A backend reuses one REST token for many calls, so a token whose signature held is
+    remembered and only its expiry is checked again: the signature check is most of the cost
+    of a small REST call."""
+
+    _REMEMBERED = 1024
+
+    def __init__(
+        self, endpoint: str, access_key: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.endpoint = endpoint
+        self._access_key = access_key
+        self._clock = clock
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def rest_call(self, headers: Mapping[str, str], path: str, query: str) -> dict[str, Any]:
-        claims = verify(bearer_token(headers, None), self.access_key)
+        claims = self._claims(bearer_token(headers, None))
         check_rest_audience(claims, self.endpoint, path, query)
         return claims
 
     def client(
         self, headers: Mapping[str, str], access_token: str | None, hub: str
     ) -> dict[str, Any]:
-        claims = verify(bearer_token(headers, access_token), self.access_key)
+        claims = self._claims(bearer_token(headers, access_token))
         check_client_audience(claims, self.endpoint, hub)
+        return claims
+
+    def _claims(self, token: str) -> dict[str, Any]:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = verify(token, self._access_key)
+            if len(self._verified) >= self._REMEMBERED:
+                self._verified.clear()
+            self._verified[token] = claims
+        elif claims["exp"] + LEEWAY_S < self._clock():
+            del self._verified[token]
+            raise Unauthorized("the token expired")
         return claims
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from fakes.signalr import auth, names, protocol
@@ -42,8 +43,8 @@ class ClientEndpoint:
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/client/negotiate", self.negotiate, methods=["POST"]),
-            WebSocketRoute("/client/", self.connect),
-            WebSocketRoute("/client", self.connect),
+            WebSocketRoute("/client/", _SocketApp(self)),
+            WebSocketRoute("/client", _SocketApp(self)),
         ]
 
     async def negotiate(self, request: Request) -> Response:
@@ -69,7 +70,7 @@ class ClientEndpoint:
         body["availableTransports"] = _TRANSPORTS
         return JSONResponse(body)
 
-    async def connect(self, websocket: WebSocket) -> None:
+    async def connect(self, websocket: WebSocket, send: Send) -> None:
         hub = websocket.query_params.get("hub", "")
         if not names.valid_hub(hub):
             await websocket.send_denial_response(validation_problem({"hub": [names.INVALID_HUB]}))
@@ -88,7 +89,7 @@ class ClientEndpoint:
             )
             return
         await websocket.accept()
-        session = _Session(websocket, self._service, self._max_message_bytes)
+        session = _Session(websocket, send, self._service, self._max_message_bytes)
         await session.run(hub_key, connection_id, auth.user_id(claims))
 
     def _authenticate(self, request: HTTPConnection, hub: str) -> dict[str, Any]:
@@ -96,35 +97,52 @@ class ClientEndpoint:
         return self._verifier.client(request.headers, access_token, hub)
 
 
-class _SocketTransport:
-    """The hub's view of a Starlette WebSocket: frames in the connection's encoding."""
+class _SocketApp:
+    """The upgrade as a plain ASGI app, so that frames go straight to the server's `send`:
+    Starlette's WebSocket wrapper costs microseconds a frame, and a broadcast pays them once
+    per client."""
 
-    def __init__(self, websocket: WebSocket) -> None:
+    def __init__(self, endpoint: ClientEndpoint) -> None:
+        self._endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._endpoint.connect(WebSocket(scope, receive, send), send)
+
+
+class _SocketTransport:
+    """The hub's view of one socket: frames in the connection's encoding."""
+
+    def __init__(self, websocket: WebSocket, send: Send) -> None:
         self._websocket = websocket
+        self._send = send
         self.binary = False
 
     async def send(self, frame: bytes) -> None:
+        message = (
+            {"type": "websocket.send", "bytes": frame}
+            if self.binary
+            else {"type": "websocket.send", "text": frame.decode("utf-8")}
+        )
         try:
-            if self.binary:
-                await self._websocket.send_bytes(frame)
-            else:
-                await self._websocket.send_text(frame.decode("utf-8"))
-        except (WebSocketDisconnect, RuntimeError) as error:
+            await self._send(message)
+        except OSError as error:  # the server's way of saying the client is gone
             raise ConnectionError("the client is gone") from error
 
     async def close(self, code: int) -> None:
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await self._websocket.close(code)
 
 
 class _Session:
     """One accepted socket: handshake, then reading and writing until either side ends it."""
 
-    def __init__(self, websocket: WebSocket, service: Service, max_message_bytes: int) -> None:
+    def __init__(
+        self, websocket: WebSocket, send: Send, service: Service, max_message_bytes: int
+    ) -> None:
         self._websocket = websocket
         self._service = service
         self._max = max_message_bytes
-        self._transport = _SocketTransport(websocket)
+        self._transport = _SocketTransport(websocket, send)
 
     async def run(self, hub: str, connection_id: str, user_id: str | None) -> None:
         buffer = bytearray()

@@ -42,6 +42,18 @@ def test_the_verifier_takes_the_token_from_where_each_client_puts_it() -> None:
         verifier.client({"authorization": f"Bearer {rest}"}, None, "chat")
 
 
+def test_a_remembered_token_still_expires() -> None:
+    now = [time.time()]
+    verifier = auth.Verifier(ENDPOINT, KEY, clock=lambda: now[0])
+    headers = {"authorization": f"Bearer {auth.issue_token(KEY, SEND, lifetime_s=60)}"}
+    verifier.rest_call(headers, "/api/hubs/chat/:send", "")
+    now[0] += 60 + auth.LEEWAY_S - 1
+    verifier.rest_call(headers, "/api/hubs/chat/:send", "")
+    now[0] += 2
+    with pytest.raises(auth.Unauthorized, match="expired"):
+        verifier.rest_call(headers, "/api/hubs/chat/:send", "")
+
+
 @pytest.mark.parametrize(
     ("bad_token", "why"),
     [
