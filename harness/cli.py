@@ -69,11 +69,12 @@ def up(
     from harness.local_topology import build
     from harness.supervisor import Supervisor
 
-    topology, profile = build(env.value)
+    local = build(env.value)
+    profile = local.profile
     if vpn_rtt is not None:
         profile = VpnProfile.from_rtt(vpn_rtt, min(profile.jitter_ms, vpn_rtt // 2))
     run_dir = run_dir or new_run_folder("up")
-    supervisor = Supervisor(topology, run_dir, profile, env.value)
+    supervisor = Supervisor(local.topology, run_dir, profile, env.value)
     shutdown = threading.Event()
     _stop_on_sigterm()
     seconds = supervisor.up()
@@ -82,9 +83,10 @@ def up(
         control.start()
         supervisor.control_port = control.port
         supervisor.state().save()
-        console.print(
-            f"{len(supervisor.instances)} instances ready in {seconds:.1f} s; run folder {run_dir}"
-        )
+        backend = supervisor.instance("backend").ports["http"]
+        console.print(f"{len(supervisor.instances)} instances ready in {seconds:.1f} s")
+        console.print(f"run folder: {run_dir} (the API key is in credentials.json)")
+        console.print(f"dashboard: http://127.0.0.1:{backend}/dashboard/")
         if console.is_terminal:
             with Live(_status_table(supervisor.state()), console=console) as live:
                 while not shutdown.wait(1):
@@ -109,11 +111,15 @@ def _up_in_background(env: Env, vpn_rtt: int | None) -> None:
         )
     while daemon.poll() is None:
         try:
-            if TopologyState.load(run_dir).control_port:
+            state = TopologyState.load(run_dir)
+            if state.control_port:
                 console.print(
-                    f"topology up in the background (pid {daemon.pid}); "
-                    f"run folder {run_dir}; `spyh down` stops it"
+                    f"topology up in the background (pid {daemon.pid}); `spyh down` "
+                    f"stops it\nrun folder: {run_dir} (API key in credentials.json)"
                 )
+                if "backend" in state.instances:
+                    port = state.instances["backend"].ports["http"]
+                    console.print(f"dashboard: http://127.0.0.1:{port}/dashboard/")
                 return
         except HarnessError:
             pass  # not written yet

@@ -1,25 +1,40 @@
 """The local topology: every component of spy-hybrid as a loopback process, in one place.
 
-Cloud side: Azurite (Table Storage), the SignalR and Key Vault fakes, the backend with the
-detector. Edge side: the IB Gateway simulator, Redis, the bot replicas, the forwarder and the
-watchdog. Internet side: the SendGrid and Telegram fakes, which the edge reaches directly, not
-over the VPN. Credentials are made fresh for each run.
+Cloud: Azurite (Table Storage), the SignalR and Key Vault fakes, the backend with the detector.
+Edge: the IB Gateway simulator, Redis, the bot replicas with their forwarder sidecars. Internet:
+the SendGrid and Telegram fakes, which the edge reaches directly, not over the VPN.
+Replicas, rollout strategy, grace period and the VPN profile come from the rendered chart values
+of the environment, the same source the cluster deployment uses. Credentials are fresh per run.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import secrets
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+import yaml
+from azure.identity import ManagedIdentityCredential
+from azure.keyvault.secrets import SecretClient
 
 from harness import components
+from harness.chart_values import DeploymentSettings, deployment_settings
+from harness.errors import HarnessError
 from harness.process import ProcessSpec, log_line
-from harness.topology import Component, Topology, Wiring
+from harness.topology import Component, RollingUpdate, Topology, Use, Wiring
 from harness.vpn import VpnProfile
 
 PYTHON = sys.executable
-# Until the chart values carry it (issue 9), the design's VPN: 15-30 ms RTT; dev sits at 20.
-DEFAULT_PROFILES = {"dev": VpnProfile(10, 10, 2), "prod": VpnProfile(10, 10, 2)}
+RELEASES = Path(__file__).with_name("releases.yaml")
+TELEGRAM_OPERATOR_CHAT = 1001
+CREDENTIALS_FILE = "credentials.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +44,22 @@ class LocalCredentials:
     sendgrid_api_key: str
     telegram_token: str
     signalr_access_key: str
+    backend_api_key: str  # what operators, bots and load tests present to the backend
+    identity_header: str  # the managed-identity endpoint's shared secret
+    ibkr_credential: str  # what the gateway accepts from the bots; rotated in scenarios
+
+    def save(self, run_dir: Path) -> None:
+        """For `spyh` commands on a running topology; readable by this user only."""
+        path = run_dir / CREDENTIALS_FILE
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, run_dir: Path) -> LocalCredentials:
+        path = run_dir / CREDENTIALS_FILE
+        if not path.exists():
+            raise HarnessError(f"no credentials in {run_dir}: is a topology up?")
+        return cls(**json.loads(path.read_text()))
 
     @classmethod
     def generate(cls) -> LocalCredentials:
@@ -36,15 +67,60 @@ class LocalCredentials:
             sendgrid_api_key="SG." + secrets.token_urlsafe(16) + "." + secrets.token_urlsafe(32),
             telegram_token=f"{secrets.randbelow(9 * 10**8) + 10**8}:{secrets.token_urlsafe(26)}",
             signalr_access_key=secrets.token_urlsafe(32),
+            backend_api_key=secrets.token_urlsafe(24),
+            identity_header=secrets.token_urlsafe(16),
+            ibkr_credential=secrets.token_urlsafe(16),
         )
 
 
-def _fake(module: str, *args: str) -> list[str]:
-    return [PYTHON, "-m", f"fakes.{module}", "--host", "127.0.0.1", *args]
+def release_strategy(release: str) -> str:
+    """The strategy file a bot release ships (its ConfigMap), from harness/releases.yaml."""
+    catalog: dict[str, dict[str, str]] = yaml.safe_load(RELEASES.read_text())
+    if release not in catalog:
+        raise HarnessError(f"no release {release!r}; known: {', '.join(catalog)}")
+    return catalog[release]["strategy"]
 
 
-def build(env: str) -> tuple[Topology, VpnProfile]:
+def rolling_update(settings: DeploymentSettings) -> RollingUpdate:
+    """maxSurge rounds up and maxUnavailable down, as Kubernetes resolves percentages."""
+
+    def resolve(value: int | str, round_up: bool) -> int:
+        if isinstance(value, int):
+            return value
+        share = settings.replicas * float(value.rstrip("%")) / 100
+        return math.ceil(share) if round_up else math.floor(share)
+
+    return RollingUpdate(
+        max_surge=resolve(settings.max_surge, round_up=True),
+        max_unavailable=resolve(settings.max_unavailable, round_up=False),
+        progress_deadline_s=settings.progress_deadline_seconds,
+        revision_history_limit=settings.revision_history_limit,
+    )
+
+
+def vpn_profile(settings: DeploymentSettings) -> VpnProfile:
+    link = settings.vpn
+    return VpnProfile(
+        edge_to_cloud_ms=round(link.edge_to_cloud.latency_ms),
+        cloud_to_edge_ms=round(link.cloud_to_edge.latency_ms),
+        jitter_ms=round(max(link.edge_to_cloud.jitter_ms, link.cloud_to_edge.jitter_ms)),
+        bandwidth_kbytes_s=link.bandwidth_kbytes_per_s,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LocalTopology:
+    topology: Topology
+    profile: VpnProfile
+    credentials: LocalCredentials
+    settings: DeploymentSettings
+
+
+def build(env: str) -> LocalTopology:
+    settings = deployment_settings(env)  # type: ignore[arg-type]  # validated inside
     credentials = LocalCredentials.generate()
+    signalr_use, tables_use = Use("signalr", "http"), Use("azurite", "table")
+    vault_use, identity_use = Use("keyvault", "https"), Use("keyvault", "identity")
 
     def azurite(w: Wiring) -> ProcessSpec:
         return components.azurite(w.ports["table"], w.run_dir / w.instance)
@@ -56,6 +132,48 @@ def build(env: str) -> tuple[Topology, VpnProfile]:
         key = credentials.signalr_access_key
         argv = _fake("signalr", "--port", str(w.ports["http"]), "--access-key", key)
         return ProcessSpec(w.instance, argv, log_line(r"^Endpoint=http://"))
+
+    def keyvault(w: Wiring) -> ProcessSpec:
+        argv = _fake(
+            "keyvault",
+            "--port",
+            str(w.ports["https"]),
+            "--cert-dir",
+            str(_ca(w).parent),
+            "--identity-port",
+            str(w.ports["identity"]),
+            "--identity-header",
+            credentials.identity_header,
+        )
+        return ProcessSpec(w.instance, argv, log_line(r"^keyvault ready "))
+
+    def seed_vault(w: Wiring) -> None:
+        """The run's secrets, as a deployment's Key Vault holds them. SignalR's ClientEndpoint
+        and the edge's Table Storage address are the ways in over the VPN link; the backend
+        reaches both directly, as App Service reaches them inside Azure."""
+        connection = (
+            f"Endpoint={w.url(signalr_use, side='cloud')};"
+            f"ClientEndpoint={w.url(signalr_use, side='edge')};"
+            f"AccessKey={credentials.signalr_access_key};Version=1.0;"
+        )
+        tables_port = {side: w.address_from(side, tables_use)[1] for side in ("cloud", "edge")}
+        credentials.save(w.run_dir)
+        with _vault(w, credentials) as vault:
+            for name, value in {
+                "backend-api-keys": credentials.backend_api_key,
+                "backend-api-key": credentials.backend_api_key,
+                "signalr-connection-string": connection,
+                "tables-connection-string": components.azurite_connection_string(
+                    tables_port["cloud"]
+                ),
+                "edge-tables-connection-string": components.azurite_connection_string(
+                    tables_port["edge"]
+                ),
+                "ibkr-credential": credentials.ibkr_credential,
+                "telegram-bot-token": credentials.telegram_token,
+                "sendgrid-api-key": credentials.sendgrid_api_key,
+            }.items():
+                vault.set_secret(name, value)
 
     def tws(w: Wiring) -> ProcessSpec:
         state = w.run_dir / w.instance / "state.json"
@@ -74,14 +192,175 @@ def build(env: str) -> tuple[Topology, VpnProfile]:
         argv = _fake("telegram", "--port", str(w.ports["http"]), "--token", token)
         return ProcessSpec(w.instance, argv, log_line(r"^telegram ready "))
 
+    def require_credential(w: Wiring) -> None:
+        """The gateway accepts only the run's IBKR credential, as a logged-in Gateway would."""
+        url = f"http://127.0.0.1:{w.ports['admin']}/credential"
+        httpx.post(
+            url, json={"credential": credentials.ibkr_credential}, timeout=5
+        ).raise_for_status()
+
+    def backend(w: Wiring) -> ProcessSpec:
+        ib_host, ib_port = w.address_of(Use("tws", "api"))
+        env = {
+            **_identity_env(w, credentials),
+            "SPY_BACKEND_PORT": str(w.ports["http"]),
+            "SPY_BACKEND_KEYVAULT_URL": w.url(vault_use, "https"),
+            "SPY_BACKEND_KEYVAULT_CA_FILE": str(_ca(w)),
+            "SPY_BACKEND_KEYVAULT_VERIFY_CHALLENGE_RESOURCE": "false",
+            "SPY_BACKEND_MARKET_SOURCE": "ib",
+            "SPY_BACKEND_IB_HOST": ib_host,
+            "SPY_BACKEND_IB_PORT": str(ib_port),
+            "SPY_BACKEND_TELEMETRY": "file",
+            "SPY_BACKEND_TELEMETRY_DIR": str(w.run_dir / "telemetry" / w.instance),
+        }
+        argv = [PYTHON, "-m", "system.services.backend"]
+        return ProcessSpec(w.instance, argv, log_line(r"^backend ready on "), env=env)
+
+    def bot(w: Wiring) -> ProcessSpec:
+        strategy = w.run_dir / "config" / w.release / "strategy.yaml"  # one ConfigMap a release
+        strategy.parent.mkdir(parents=True, exist_ok=True)
+        if not strategy.exists():
+            strategy.write_text(release_strategy(w.release))
+        env = {
+            **_edge_secrets("SPY_BOT_", w, credentials),
+            "SPY_BOT_REPLICA_ID": w.instance,
+            "SPY_BOT_HTTP_PORT": str(w.ports["http"]),
+            "SPY_BOT_DATA_DIR": str(_data(w)),
+            "SPY_BOT_STRATEGY_FILE": str(strategy),
+            "SPY_BOT_BACKEND_URL": w.url(Use("backend", "http")),
+            "SPY_BOT_REDIS_URL": f"redis://127.0.0.1:{w.address_of(Use('redis', 'redis'))[1]}/0",
+            "SPY_BOT_IB_PORT": str(w.address_of(Use("tws", "api"))[1]),
+            "SPY_BOT_IB_CLIENT_ID": str(100 + w.replica),  # one API session per replica
+            "SPY_BOT_IB_CREDENTIAL_SECRET": "ibkr-credential",
+            "SPY_BOT_CREDENTIAL_CHECK_S": "2",
+            "SPY_BOT_TELEGRAM_TOKEN_SECRET": "telegram-bot-token",
+            "SPY_BOT_TELEGRAM_BASE_URL": f"{w.url(Use('telegram', 'http'))}/bot",
+            "SPY_BOT_TELEGRAM_CHAT_IDS": f"[{TELEGRAM_OPERATOR_CHAT}]",
+            "SPY_BOT_TELEGRAM_POLL_S": "5",
+            "SPY_BOT_SENDGRID_API_KEY_SECRET": "sendgrid-api-key",
+            "SPY_BOT_SENDGRID_BASE_URL": w.url(Use("sendgrid", "http")),
+            "SPY_BOT_EMAIL_TO": '["operator@example.com"]',
+            "SPY_BOT_SHUTDOWN_GRACE_S": str(settings.termination_grace_period_seconds),
+        }
+        argv = [PYTHON, "-m", "system.services.bot"]
+        grace = settings.termination_grace_period_seconds
+        return ProcessSpec(
+            w.instance,
+            argv,
+            log_line(r"^bot ready "),
+            env=env,
+            start_timeout_s=60,
+            stop_grace_s=grace,
+        )
+
+    def forwarder(w: Wiring) -> ProcessSpec:
+        env = {
+            **_edge_secrets("SPY_FWD_", w, credentials),
+            "SPY_FWD_STORE_FILE": str(_data(w) / "ledger.sqlite"),
+            "SPY_FWD_TABLES_SECRET": "edge-tables-connection-string",
+            "SPY_FWD_HTTP_PORT": str(w.ports["forwarder"]),
+        }
+        argv = [PYTHON, "-m", "system.services.forwarder"]
+        return ProcessSpec("forwarder", argv, log_line(r"^forwarder ready "), env=env)
+
     topology = Topology(
         (
             Component("azurite", "cloud", azurite, ports=("table",)),
             Component("signalr", "cloud", signalr, ports=("http",)),
-            Component("tws", "edge", tws, ports=("api", "admin")),
+            Component(
+                "keyvault", "cloud", keyvault, ports=("https", "identity"), after_ready=seed_vault
+            ),
+            Component("tws", "edge", tws, ports=("api", "admin"), after_ready=require_credential),
             Component("redis", "edge", redis, ports=("redis",)),
             Component("sendgrid", "internet", sendgrid, ports=("http",)),
             Component("telegram", "internet", telegram, ports=("http",)),
+            Component(
+                "backend",
+                "cloud",
+                backend,
+                ports=("http",),
+                uses=(vault_use, identity_use, signalr_use, tables_use, Use("tws", "api")),
+            ),
+            Component(
+                "bot",
+                "edge",
+                bot,
+                ports=("http", "forwarder"),
+                replicas=settings.replicas,
+                release=settings.image.rsplit(":", 1)[-1],
+                strategy=rolling_update(settings),
+                sidecars=(forwarder,),
+                uses=(
+                    vault_use,
+                    identity_use,
+                    signalr_use,
+                    tables_use,
+                    Use("backend", "http"),
+                    Use("redis", "redis"),
+                    Use("tws", "api"),
+                    Use("telegram", "http"),
+                    Use("sendgrid", "http"),
+                ),
+            ),
         )
     )
-    return topology, DEFAULT_PROFILES[env]
+    return LocalTopology(topology, vpn_profile(settings), credentials, settings)
+
+
+def _fake(module: str, *args: str) -> list[str]:
+    return [PYTHON, "-m", f"fakes.{module}", "--host", "127.0.0.1", *args]
+
+
+def _ca(w: Wiring) -> Path:
+    return w.run_dir / "keyvault" / "ca.pem"
+
+
+def _data(w: Wiring) -> Path:
+    """The pod's edge-store volume, shared by the bot and its forwarder sidecar."""
+    return w.run_dir / w.instance / "data"
+
+
+def _identity_env(w: Wiring, credentials: LocalCredentials) -> dict[str, str]:
+    """Managed identity as App Service provides it: a token endpoint and its header secret."""
+    identity = w.url(Use("keyvault", "identity"))
+    return {
+        "IDENTITY_ENDPOINT": f"{identity}/msi/token",
+        "IDENTITY_HEADER": credentials.identity_header,
+    }
+
+
+def _edge_secrets(prefix: str, w: Wiring, credentials: LocalCredentials) -> dict[str, str]:
+    """Edge services read their secrets from Key Vault over the VPN link."""
+    return {
+        **_identity_env(w, credentials),
+        f"{prefix}SECRETS": "keyvault",
+        f"{prefix}KEYVAULT_URL": w.url(Use("keyvault", "https"), "https"),
+        f"{prefix}KEYVAULT_CA_FILE": str(_ca(w)),
+        f"{prefix}KEYVAULT_VERIFY_CHALLENGE_RESOURCE": "false",
+        f"{prefix}TELEMETRY": "file",
+        f"{prefix}TELEMETRY_DIR": str(w.run_dir / "telemetry" / w.instance),
+    }
+
+
+@contextmanager
+def _vault(w: Wiring, credentials: LocalCredentials) -> Iterator[SecretClient]:
+    """A Key Vault client as a deployment pipeline would use it (ManagedIdentityCredential reads
+    its endpoint from the environment, which is restored afterwards)."""
+    identity = _identity_env(w, credentials)
+    saved = {name: os.environ.get(name) for name in identity}
+    os.environ.update(identity)
+    try:
+        client = SecretClient(
+            w.url(Use("keyvault", "https"), "https"),
+            ManagedIdentityCredential(),
+            connection_verify=str(_ca(w)),
+            verify_challenge_resource=False,
+        )
+        with client:
+            yield client
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
