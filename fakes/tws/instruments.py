@@ -50,6 +50,11 @@ class Contract:
     def is_option(self) -> bool:
         return self.sec_type == "OPT"
 
+    @property
+    def venue(self) -> str:
+        """Where the simulator's fills of this contract are reported to execute."""
+        return "CBOE" if self.is_option else "ARCA"
+
 
 @dataclass(frozen=True, slots=True)
 class ContractQuery:

@@ -264,7 +264,7 @@ class ExecutionFilter:
     req_id: int
     client_id: int
     account: str
-    time: str
+    since_ns: int | None
     symbol: str
     sec_type: str
     exchange: str
@@ -275,19 +275,39 @@ class ExecutionFilter:
         return (
             (not self.client_id or self.client_id == execution.client_id)
             and (not self.account or self.account == execution.account)
+            and (self.since_ns is None or execution.time_ns >= self.since_ns)
             and (not self.symbol or self.symbol.upper() == c.symbol)
             and (not self.sec_type or self.sec_type.upper() == c.sec_type)
+            and (not self.exchange or self.exchange.upper() == c.venue)
             and (not self.side or _SIDES.get(self.side.upper()) == execution.side)
         )
+
+
+def _filter_time(text: str) -> int | None:
+    """IB's ``yyyymmdd hh:mm:ss`` (or ``yyyymmdd-hh:mm:ss``), read as UTC like all times here."""
+    if not text.strip():
+        return None
+    try:
+        when = dt.datetime.strptime(text.strip()[:17].replace("-", " "), "%Y%m%d %H:%M:%S")
+    except ValueError:
+        raise FieldError(f"invalid execution filter time {text[:30]!r}") from None
+    return int(when.replace(tzinfo=dt.UTC).timestamp()) * 1_000_000_000
 
 
 def decode_executions(fields: Sequence[str]) -> ExecutionFilter:
     f = Fields(fields, 2)
     req_id = f.integer()
     if len(fields) <= 3:
-        return ExecutionFilter(req_id, 0, "", "", "", "", "", "")
+        return ExecutionFilter(req_id, 0, "", None, "", "", "", "")
     return ExecutionFilter(
-        req_id, f.integer(0), f.text(), f.text(), f.text(), f.text(), f.text(), f.text()
+        req_id,
+        f.integer(0),
+        f.text(),
+        _filter_time(f.text()),
+        f.text(),
+        f.text(),
+        f.text().strip(),
+        f.text(),
     )
 
 
@@ -692,16 +712,15 @@ def execution_time(ns: int) -> str:
 
 def exec_details(req_id: int, e: Execution) -> list[Field]:
     c = e.contract
-    venue = "CBOE" if c.is_option else "ARCA"
     return [
         Out.EXECUTION_DATA,
         req_id,
         e.order_id,
-        _contract_block(c, venue),
+        _contract_block(c, c.venue),
         e.exec_id,
         execution_time(e.time_ns),
         e.account,
-        venue,
+        c.venue,
         e.side,
         e.shares,
         e.price,

@@ -214,11 +214,14 @@ class StateStore:
             "positions": [position_record(p) for p in state.positions.values()],
         }
         temp = self.path.with_name(self.path.name + ".tmp")
-        with temp.open("w") as out:
-            out.write(json.dumps(snapshot, separators=(",", ":")))  # one-shot: the C encoder
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, self.path)
+        try:
+            with temp.open("w") as out:
+                out.write(json.dumps(snapshot, separators=(",", ":")))  # one-shot: C encoder
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, self.path)
+        except OSError as error:
+            raise StateError(f"{self.path}: cannot write state: {error.strerror}") from None
         # The snapshot holds everything the journal did; replaying it again would be harmless.
         self.close()
         self.journal_path.unlink(missing_ok=True)

@@ -29,7 +29,8 @@ def lib(request: pytest.FixtureRequest) -> ModuleType:
 async def connect(lib: ModuleType, port: int, client_id: int | None = None) -> Any:
     ib = lib.IB()
     ib.RaiseRequestErrors = True
-    await ib.connectAsync(LOOPBACK, port, clientId=client_id or next_client_id(), timeout=10)
+    chosen = next_client_id() if client_id is None else client_id
+    await ib.connectAsync(LOOPBACK, port, clientId=chosen, timeout=10)
     return ib
 
 
@@ -75,6 +76,22 @@ async def test_connect(ib: Any) -> None:
     assert ib.managedAccounts() == ["DU1234567"]
     assert ib.client.serverVersion() == 157
     assert await ib.reqCurrentTimeAsync()
+
+
+async def test_many_concurrent_clients(lib: ModuleType, sim: Sim) -> None:
+    clients = await asyncio.gather(*(connect(lib, sim.port) for _ in range(20)))
+    times = await asyncio.gather(*(ib.reqCurrentTimeAsync() for ib in clients))
+    assert len(times) == 20
+    assert len(sim.get("/health")["clients"]) >= 20
+    for ib in clients:
+        ib.disconnect()
+
+
+async def test_client_zero_binds_auto_open_orders(sim: Sim) -> None:
+    """ib_insync sends reqAutoOpenOrders(True) when it connects as client 0."""
+    ib = await connect(importlib.import_module("ib_insync"), sim.port, client_id=0)
+    assert await ib.reqCurrentTimeAsync()
+    ib.disconnect()
 
 
 async def test_qualify_spy_and_an_option(ib: Any, lib: ModuleType) -> None:

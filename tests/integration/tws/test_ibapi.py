@@ -37,9 +37,12 @@ class Recorder(EWrapper):  # type: ignore[misc]
             return lambda *args: events.put((name, args))
         return object.__getattribute__(self, name)
 
-    def wait(self, name: str, match: Callable[..., bool] = lambda *args: True) -> tuple[Any, ...]:
-        """The first `name` callback (seen or to come) whose args satisfy `match`."""
-        for seen_name, args in self.seen:
+    def wait(
+        self, name: str, match: Callable[..., bool] = lambda *args: True, fresh: bool = False
+    ) -> tuple[Any, ...]:
+        """The first `name` callback whose args satisfy `match`: among those seen already
+        (unless `fresh`), else the next to come."""
+        for seen_name, args in [] if fresh else self.seen:
             if seen_name == name and match(*args):
                 return args
         while True:
@@ -115,6 +118,9 @@ def test_connect(api: Api) -> None:
     assert api.client.serverVersion() == 157
     api.client.reqCurrentTime()
     assert api.wrapper.wait("currentTime")[0] > 0
+    first = api.next_id
+    api.client.reqIds(-1)
+    assert api.wrapper.wait("nextValidId", fresh=True)[0] >= first
 
 
 def test_contract_details_and_chain(api: Api) -> None:

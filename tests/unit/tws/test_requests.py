@@ -203,3 +203,24 @@ def test_mutated_requests_decode_or_raise_field_error(
     for decode in (msg.decode_market_data, msg.decode_contract_details):
         with contextlib.suppress(FieldError):
             decode(mutated)
+
+
+def test_execution_filter_matches_like_tws() -> None:
+    from fakes.tws.instruments import SPY
+    from fakes.tws.orders import Execution
+
+    fill = Execution("e", 1, 2, 3, SPY, "SLD", 1.0, 470.0, 1_705_330_000 * 10**9, 1.0, 470.0,
+                     "r", "DU1", 1.0, None)  # fmt: skip
+
+    def accepts(*fields: str) -> bool:
+        return msg.decode_executions(["7", "3", "1", *fields]).accepts(fill)
+
+    assert accepts("0", "", "", "", "", "", "")
+    assert accepts("3", "DU1", "20240115 14:00:00", "SPY", "STK", "ARCA", "SELL")
+    assert not accepts("4", "", "", "", "", "", "")
+    assert not accepts("0", "", "20240115 15:00:00", "", "", "", "")
+    assert not accepts("0", "", "", "", "OPT", "", "")
+    assert not accepts("0", "", "", "", "", "CBOE", "")
+    assert not accepts("0", "", "", "", "", "", "BUY")
+    with pytest.raises(FieldError):
+        accepts("0", "", "yesterday", "", "", "", "")
