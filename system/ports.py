@@ -35,9 +35,13 @@ class MarketData(Protocol):
 
 
 class SignalBus(Protocol):
-    """Cloud side: hands a signal to every subscribed edge replica."""
+    """Cloud side: hands a signal to every subscribed edge replica (and the dashboard)."""
 
     async def publish(self, signal: Signal) -> None: ...
+
+    async def publish_quote(self, symbol: str, price: float, at: datetime) -> None:
+        """The underlying's price, for the dashboard. Best effort: the next one replaces it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -80,14 +81,20 @@ class SignalRRest:
         self._target = target
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(5.0))
         self._broadcast_url = f"{connection.endpoint}/api/hubs/{self._hub}/:send"
-        # The body is built around the signal's JSON, serialised once.
-        self._body_head = b'{"target":' + json.dumps(target).encode() + b',"arguments":['
 
         self._token = ""
         self._token_renew_at = 0.0
 
     async def publish(self, signal: Signal) -> None:
-        body = self._body_head + signal.model_dump_json().encode() + b"]}"
+        await self._broadcast(self._target, signal.model_dump_json().encode())
+
+    async def publish_quote(self, symbol: str, price: float, at: datetime) -> None:
+        quote = {"symbol": symbol, "price": price, "at": at.isoformat()}
+        await self._broadcast("quote", json.dumps(quote).encode())
+
+    async def _broadcast(self, target: str, argument: bytes) -> None:
+        # The body is built around the argument's JSON, serialised once.
+        body = b'{"target":%s,"arguments":[%s]}' % (json.dumps(target).encode(), argument)
         response = await self._client.post(
             self._broadcast_url,
             params={"api-version": API_VERSION},

@@ -18,6 +18,7 @@ from types import FrameType
 import uvicorn
 from pydantic import ValidationError
 
+from system.dashboard import SignalrBundleMissing
 from system.services.backend.server import AnnouncingServer
 from system.services.backend.service import StartupFailed, assemble
 from system.services.backend.settings import BackendSettings, describe
@@ -60,7 +61,7 @@ def main() -> int:
     logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         asyncio.run(serve(settings))
-    except StartupFailed as error:
+    except (StartupFailed, SignalrBundleMissing) as error:
         print(f"backend: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from system.detector.detector import Detector, UnusableSnapshot
@@ -39,6 +40,8 @@ class DetectorLoop:
         zone: ZoneInfo,
         retry_base_s: float,
         retry_max_s: float,
+        quote_interval_s: float,
+        symbol: str = "SPY",
     ) -> None:
         self._market = market
         self._detector = detector
@@ -52,6 +55,10 @@ class DetectorLoop:
         self._zone = zone
         self._retry_base_s = retry_base_s
         self._retry_max_s = retry_max_s
+        self._quote_interval_ns = int(quote_interval_s * 1e9)
+        self._symbol = symbol
+        self._quoted_ns: int | None = None
+        self._quoting: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -106,11 +113,30 @@ class DetectorLoop:
                 return
             self._metrics.snapshots.inc()
             self._metrics.score_seconds.observe((self._clock.monotonic_ns() - started) / 1e9)
+            self._quote(snapshot, started)
             for signal in signals:
                 # Each signal's trace starts here; its W3C context rides along to the edge.
                 with self._telemetry.span("signal", attributes={"signal.id": signal.id}) as context:
                     traced = signal.model_copy(update={"trace_context": context})
                 self._raise(traced, started)
+
+    def _quote(self, snapshot: ChainSnapshot, now_ns: int) -> None:
+        """The spot price for the dashboard, at most every quote interval, one at a time: a
+        quote is stale by the next snapshot, so it is neither queued nor retried."""
+        due = self._quoted_ns is None or now_ns - self._quoted_ns >= self._quote_interval_ns
+        if not due or (self._quoting is not None and not self._quoting.done()):
+            return
+        self._quoted_ns = now_ns
+        self._quoting = asyncio.create_task(self._send_quote(snapshot.spot, snapshot.taken_at))
+
+    async def _send_quote(self, price: float, at: datetime) -> None:
+        try:
+            await self._bus.publish_quote(self._symbol, price, at)
+        except Exception as error:
+            self._metrics.deliveries.labels("quote", "failed").inc()
+            log.debug("quote not sent: %s", type(error).__name__)
+        else:
+            self._metrics.deliveries.labels("quote", "delivered").inc()
 
     def _raise(self, signal: Signal, started_ns: int) -> None:
         self._signals.add(signal)

@@ -19,6 +19,7 @@ from system.adapters.market_ib import IbMarketData, IbSettings
 from system.adapters.market_replay import ReplayMarketData
 from system.adapters.signalr_rest import SignalRConnection, SignalRRest
 from system.adapters.tables import TableEventStore
+from system.dashboard import mount as mount_dashboard
 from system.detector.detector import Detector
 from system.services.backend.app import create_app
 from system.services.backend.auth import ApiKeys
@@ -132,6 +133,7 @@ async def assemble(settings: BackendSettings, stack: AsyncExitStack) -> FastAPI:
         zone=zone,
         retry_base_s=settings.retry_base_s,
         retry_max_s=settings.retry_max_s,
+        quote_interval_s=settings.quote_interval_s,
     )
 
     @asynccontextmanager
@@ -148,7 +150,7 @@ async def assemble(settings: BackendSettings, stack: AsyncExitStack) -> FastAPI:
             await asyncio.gather(*tasks, return_exceptions=True)
             await loop.drain(settings.shutdown_grace_s / 2)
 
-    return create_app(
+    app = create_app(
         keys=keys,
         signals=signals,
         store=store,
@@ -163,3 +165,6 @@ async def assemble(settings: BackendSettings, stack: AsyncExitStack) -> FastAPI:
         ready_timeout_s=settings.ready_timeout_s,
         lifespan=lifespan,
     )
+    if settings.dashboard:
+        mount_dashboard(app)  # the local topology's stand-in for the Static Web App
+    return app

@@ -8,9 +8,10 @@ import re
 import secrets
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -170,6 +171,7 @@ class Backend:
     feed: ChainFeed
     table: str
     hub: str
+    quotes: list[dict[str, Any]] = field(default_factory=list)
 
     def client(self, key: str | None = API_KEY) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}

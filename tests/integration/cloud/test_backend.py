@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from harness.ports import free_port
-from tests.integration.cloud.conftest import API_KEY, Backend, ChainFeed, Cloud, backend_env
+from tests.integration.cloud.conftest import (
+    API_KEY,
+    Backend,
+    ChainFeed,
+    Cloud,
+    backend_env,
+    start_backend,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -23,6 +30,18 @@ def test_health_and_readiness(backend: Backend) -> None:
         ready = http.get("/ready")
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"tables": "ok", "signalr": "ok", "market": "ok"}
+
+
+def test_the_dashboard_is_served_when_asked_for(cloud: Cloud, tmp_path: Path) -> None:
+    started = start_backend(cloud, tmp_path, "dashboard", SPY_BACKEND_DASHBOARD="true")
+    try:
+        with started.client(None) as http:
+            page = http.get("/dashboard/")
+            assert page.status_code == 200
+            assert "<html" in page.text.lower()
+            assert http.get("/dashboard/vendor/signalr.min.js").status_code == 200
+    finally:
+        started.proc.stop()
 
 
 @pytest.mark.parametrize("path", ["/api/signals", "/api/anomalies"])

@@ -34,17 +34,23 @@ async def eventually(check: Callable[[], Any], timeout_s: float = 20.0) -> Any:
 
 @asynccontextmanager
 async def subscriber(backend: Backend) -> AsyncIterator[list[Signal]]:
-    """A SignalR client as the edge runs one: negotiate at the backend, then the hub."""
+    """A SignalR client as the edge runs one: negotiate at the backend, then the hub. Yields
+    the signals received; the spot quotes (for the dashboard) go to `backend.quotes`."""
     received: list[Signal] = []
+    quotes: list[dict[str, Any]] = []
     opened = asyncio.Event()
     client = SignalRClient(f"{backend.url}/api", headers={"Authorization": f"Bearer {API_KEY}"})
 
     async def on_signal(arguments: list[dict[str, Any]]) -> None:
         received.extend(Signal.model_validate(a) for a in arguments)
 
+    async def on_quote(arguments: list[dict[str, Any]]) -> None:
+        quotes.extend(arguments)
+
     async def on_open() -> None:
         opened.set()
 
+    client.on("quote", on_quote)
     client.on("signal", on_signal)
     client.on_open(on_open)
     task = asyncio.create_task(client.run())
@@ -52,6 +58,7 @@ async def subscriber(backend: Backend) -> AsyncIterator[list[Signal]]:
         await asyncio.wait_for(opened.wait(), 15)
         yield received
     finally:
+        backend.quotes.extend(quotes)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
@@ -103,7 +110,10 @@ async def test_each_signal_is_published_and_stored_exactly_once(
     assert all(s.trace_context.get("traceparent") for s in received)
     assert sorted(row["RowKey"] for row in stored_rows(cloud, backend.table)) == ids
     assert len(rows) == 2
-    assert accepted(cloud, backend.hub) == 2
+    assert accepted(cloud, backend.hub) == 2 + len(backend.quotes)  # nothing else, no repeats
     with backend.client() as http:
         anomalies = http.get("/api/anomalies").json()["items"]
     assert sorted(a["id"] for a in anomalies) == ids
+    assert backend.quotes
+    assert {q["symbol"] for q in backend.quotes} == {"SPY"}
+    assert {q["price"] for q in backend.quotes} == {backend.feed.chain.spot}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
 from tests.integration.cloud.conftest import Backend, Cloud
 from tests.integration.cloud.test_delivery import (
-    accepted,
     eventually,
     listed,
     stored_rows,
@@ -16,6 +17,16 @@ from tests.integration.cloud.test_delivery import (
 )
 
 pytestmark = pytest.mark.integration
+
+
+def metrics(backend: Backend) -> str:
+    with backend.client(None) as http:
+        return http.get("/metrics").text
+
+
+def value(metrics: str, series: str) -> float:
+    found = re.search(re.escape(series) + r" (\S+)", metrics)
+    return float(found[1]) if found else 0.0
 
 
 def readiness(backend: Backend) -> tuple[int, dict[str, str]]:
@@ -39,7 +50,8 @@ async def test_table_storage_down_fails_readiness_and_writes_land_when_it_return
             assert http.get("/api/anomalies").status_code == 503
         surge(backend, [7])
         (signal,) = await eventually(lambda: listed(backend))
-        assert await eventually(lambda: accepted(cloud, backend.hub) == 1)
+        published = 'spy_signal_deliveries_total{outcome="delivered",target="signalr"} 1.0'
+        assert await eventually(lambda: published in metrics(backend))
     finally:
         cloud.restart_azurite()
     await eventually(lambda: readiness(backend)[0] == 200)
@@ -62,7 +74,10 @@ async def test_signalr_refusals_are_retried_and_delivered_once(
         finally:
             await admin.delete("/faults")
     assert [s.id for s in received] == [s.id for s in listed(backend)]
-    with backend.client(None) as http:
-        metrics = http.get("/metrics").text
-    assert 'spy_signal_delivery_retries_total{target="signalr"} 3.0' in metrics
-    assert 'spy_signal_deliveries_total{outcome="delivered",target="signalr"} 1.0' in metrics
+    text = metrics(backend)
+    assert 'spy_signal_deliveries_total{outcome="delivered",target="signalr"} 1.0' in text
+    # The three refusals went to the signal's broadcast and to dashboard quotes (not retried).
+    refused = value(text, 'spy_signal_delivery_retries_total{target="signalr"}') + value(
+        text, 'spy_signal_deliveries_total{outcome="failed",target="quote"}'
+    )
+    assert refused == 3

@@ -82,6 +82,24 @@ async def test_a_broadcast_is_the_rest_call_the_service_expects() -> None:
     )
 
 
+async def test_a_quote_is_broadcast_as_the_dashboard_reads_it() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202)
+
+    connection = SignalRConnection.parse(f"Endpoint=http://127.0.0.1:7000;AccessKey={KEY};")
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    bus = SignalRRest(connection, "signals", "signal", client)
+    await bus.publish_quote("SPY", 601.25, datetime(2026, 11, 24, 15, tzinfo=UTC))
+    await bus.aclose()
+    assert json.loads(seen[0].content) == {
+        "target": "quote",
+        "arguments": [{"symbol": "SPY", "price": 601.25, "at": "2026-11-24T15:00:00+00:00"}],
+    }
+
+
 class TestIbWindow:
     def test_the_window_is_cut_to_fit_the_line_limit(self) -> None:
         settings = IbSettings("h", 1, 1, expiries=3, strikes_each_side=10, max_lines=100,
