@@ -57,8 +57,9 @@ def main() -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # The Azure SDKs log every request at INFO; keep their warnings only.
-    logging.getLogger("azure").setLevel(logging.WARNING)
+    # The Azure SDKs and httpx log every request at INFO; keep their warnings only.
+    for chatty in ("azure", "httpx"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         asyncio.run(serve(settings))
     except (StartupFailed, SignalrBundleMissing) as error:
