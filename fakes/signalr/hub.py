@@ -63,7 +63,7 @@ class Connection:
         self._transport = transport
         self._pending: deque[tuple[bytes, bool]] = deque()
         self._pending_bytes = 0
-        self._wakeup = asyncio.Event()
+        self._waiting: asyncio.Future[None] | None = None  # the writer, when it has nothing to do
         self._close_code: int | None = None
         self._gone = False
 
@@ -108,14 +108,12 @@ class Connection:
     def disconnected(self) -> None:
         """The socket is gone already; stop writing."""
         self._gone = True
-        self._wakeup.set()
+        self._wake()
 
     async def pump(self) -> None:
         """The writer: drains the outbox until the connection closes."""
         try:
             while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
                 while self._pending and not self._gone:
                     frame, messages = self._take_batch()
                     await self._transport.send(frame)
@@ -127,19 +125,29 @@ class Connection:
                 if self._close_code is not None:
                     await self._transport.close(self._close_code)
                     return
+                self._waiting = asyncio.get_running_loop().create_future()
+                await self._waiting
         except ConnectionError:
             return
+
+    def _wake(self) -> None:
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(None)
 
     def _push(self, frame: bytes, message: bool) -> None:
         self._pending.append((frame, message))
         self._pending_bytes += len(frame)
-        self._wakeup.set()
+        self._wake()
 
     def _finish(self, code: int) -> None:
         self._close_code = code
-        self._wakeup.set()
+        self._wake()
 
     def _take_batch(self) -> tuple[bytes, int]:
+        if len(self._pending) == 1:  # the common case: one message since the last write
+            frame, message = self._pending.popleft()
+            self._pending_bytes -= len(frame)
+            return frame, message
         frames: list[bytes] = []
         size = messages = 0
         while self._pending and (not frames or size + len(self._pending[0][0]) <= MAX_BATCH_BYTES):
@@ -148,7 +156,7 @@ class Connection:
             size += len(frame)
             messages += message
         self._pending_bytes -= size
-        return (frames[0] if len(frames) == 1 else b"".join(frames)), messages
+        return b"".join(frames), messages
 
 
 class Hub:
