@@ -83,6 +83,8 @@ class DetectorLoop:
 
     async def drain(self, timeout_s: float) -> None:
         """Lets deliveries in flight finish for up to `timeout_s`, then cancels the rest."""
+        if self._quoting is not None:
+            self._quoting.cancel()  # a quote is worthless by now
         if not self._deliveries:
             return
         _, unfinished = await asyncio.wait(self._deliveries, timeout=timeout_s)
