@@ -1,0 +1,133 @@
+"""Faults the drills inject and lift: Chaos Toolkit actions (`"module": "chaos.actions"`).
+
+VPN faults are Toxiproxy toxics on a named link (or `*`, the whole tunnel), applied the way
+`spyh vpn` applies them; instance faults go through the supervisor's control API, so the
+restart policy and the event timeline see them as they would a real crash; gateway faults go
+through the IB Gateway simulator's admin API. Every target is an explicit argument, so the
+runner can refuse a drill whose targets this topology does not have.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from chaos import probes, topology
+from chaos.topology import Configuration
+from harness import vpn
+from harness.control import call
+from harness.vpn import VpnProfile
+
+
+def cut_link(link: str, configuration: Configuration | None = None) -> list[str]:
+    """Black-hole the link: connections stay open and nothing arrives, as in a dead tunnel."""
+    state = topology.load(configuration)
+    chosen = topology.links(state, link)
+    with topology.toxiproxy(state) as api:
+        vpn.start_outage(api, chosen)
+    return [each.name for each in chosen]
+
+
+def degrade_link(
+    link: str,
+    latency_ms: int,
+    jitter_ms: int,
+    bandwidth_kbytes_s: int,
+    configuration: Configuration | None = None,
+) -> str:
+    """A bad-day profile on the link: one-way latency each way, jitter, a bandwidth cap."""
+    profile = VpnProfile(latency_ms, latency_ms, jitter_ms, bandwidth_kbytes_s)
+    state = topology.load(configuration)
+    with topology.toxiproxy(state) as api:
+        vpn.apply_profile(api, topology.links(state, link), profile)
+    return str(profile)
+
+
+def restore_link(link: str, configuration: Configuration | None = None) -> str:
+    """End any outage and put back the profile the topology started with. Idempotent."""
+    state = topology.load(configuration)
+    chosen = topology.links(state, link)
+    with topology.toxiproxy(state) as api:
+        vpn.end_outage(api, chosen)
+        vpn.apply_profile(api, chosen, state.profile)
+    return str(state.profile)
+
+
+def kill_instance(
+    instance: str, signal: str = "SIGKILL", configuration: Configuration | None = None
+) -> dict[str, Any]:
+    """Like a node losing a pod: the supervisor's restart policy brings it back."""
+    state = topology.load(configuration)
+    topology.instance(state, instance)
+    return dict(call(state.control_port, "POST", f"/instances/{instance}/kill", {"signal": signal}))
+
+
+def stop_instance(instance: str, configuration: Configuration | None = None) -> dict[str, Any]:
+    """Stop it and keep it down until `start_instance`."""
+    state = topology.load(configuration)
+    topology.instance(state, instance)
+    return dict(call(state.control_port, "POST", f"/instances/{instance}/stop"))
+
+
+def start_instance(instance: str, configuration: Configuration | None = None) -> dict[str, Any]:
+    """Let it run again; a no-op for an instance that already runs."""
+    state = topology.load(configuration)
+    topology.instance(state, instance)
+    return dict(call(state.control_port, "POST", f"/instances/{instance}/start"))
+
+
+def start_component(component: str, configuration: Configuration | None = None) -> list[str]:
+    """`start_instance` on every replica of a component."""
+    state = topology.load(configuration)
+    names = topology.instances_of(state, component)
+    for name in names:
+        call(state.control_port, "POST", f"/instances/{name}/start")
+    return names
+
+
+def kill_leader(
+    component: str,
+    redis_instance: str,
+    lease_key: str,
+    signal: str = "SIGKILL",
+    configuration: Configuration | None = None,
+) -> str:
+    """Kill whichever replica holds the lease now; returns its name."""
+    holder = probes.lease_holder(redis_instance, lease_key, configuration)
+    if holder not in topology.instances_of(topology.load(configuration), component):
+        raise RuntimeError(f"no {component} replica holds {lease_key!r} (holder: {holder})")
+    kill_instance(holder, signal, configuration)
+    return holder
+
+
+def gateway_fault(
+    gateway: str,
+    fault: str,
+    body: dict[str, Any] | None = None,
+    configuration: Configuration | None = None,
+) -> dict[str, Any]:
+    """A fault of the IB Gateway simulator (`restart`, `slow-acks`, `drop-connections`, ...)."""
+    admin = topology.url(topology.load(configuration), gateway, "admin")
+    response = httpx.post(f"{admin}/faults/{fault}", json=body or {}, timeout=70)
+    response.raise_for_status()
+    return dict(response.json())
+
+
+def raise_unusual_activity(
+    gateway: str,
+    strikes_from_spot: list[int],
+    volume_multiplier: float,
+    configuration: Configuration | None = None,
+) -> list[str]:
+    """A volume surge on strikes near spot, for the detector to turn into signals."""
+    state = topology.load(configuration)
+    admin = topology.url(state, gateway, "admin")
+    spot = probes.gateway_health(state, gateway)["spot"]
+    body = {
+        "strikes": [float(round(spot) + offset) for offset in strikes_from_spot],
+        "volume_multiplier": volume_multiplier,
+    }
+    response = httpx.post(f"{admin}/market/unusual-activity", json=body, timeout=5)
+    response.raise_for_status()
+    return [contract["localSymbol"] for contract in response.json()["contracts"]]

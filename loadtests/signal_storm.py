@@ -1,0 +1,142 @@
+"""A signal storm through the real path (locust -f loadtests/signal_storm.py --host BACKEND_URL
+--gateway-admin GATEWAY_ADMIN_URL --signal-rate S --vpn-one-way-ms F).
+
+SignalStorm raises unusual activity (a volume surge on a strike near spot) at the IB Gateway
+simulator S times a second; the backend's detector turns it into signals, publishes them to the
+SignalR hub, the bots receive them over the VPN link and trade them through the gateway.
+OrderWatcher matches the gateway's orders (orderRef = signal id) with the backend's signals and
+records each signal-to-order latency (the gateway's receipt minus the signal's created_at) as a
+Locust request, so the CSV, the HTML report and the gates see it like any other.
+
+Gates, once the last orders have settled: p99 of the latency above the VPN's one-way floor,
+and orders == signals (every signal the backend raised during the run has exactly one order).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from locust import User, constant, constant_throughput, events, task
+from locust.clients import HttpSession
+from locust.env import Environment
+
+from harness.latency import match, wait_for_orders
+from loadtests.slo import Gate, at_most, gate, options
+from system.domain.signals import Signal
+
+SIGNAL, SIGNAL_TO_ORDER = "SIGNAL", "signal→order"
+_run = {"started": datetime.now(UTC)}
+
+
+def signals_since(get: Callable[..., Any], since: datetime, **request: Any) -> list[Signal]:
+    """Every signal the backend raised since `since`, page by page (`get` of an httpx client or
+    of Locust's HttpSession)."""
+    params: dict[str, Any] = {"since": since.isoformat(), "limit": 500}
+    signals: list[Signal] = []
+    while True:
+        page = get("/api/signals", params=params, **request).json()
+        signals += [Signal.model_validate(item) for item in page["items"]]
+        if not page["next_cursor"]:
+            return signals
+        params = {"cursor": page["next_cursor"], "limit": 500}
+
+
+class GatewayUser(User):
+    abstract = True
+
+    def on_start(self) -> None:
+        given = options(self.environment)
+        hook = self.environment.events.request
+        self.admin = HttpSession(given.gateway_admin, hook, self)
+        self.backend = HttpSession(self.host, hook, self)
+        self.backend.headers["Authorization"] = f"Bearer {given.api_key}"
+
+
+class SignalStorm(GatewayUser):
+    fixed_count = 1
+    wait_time = constant_throughput(1)  # --signal-rate replaces it when Locust starts
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.spot = round(self.admin.get("/health", name="gateway /health").json()["spot"])
+
+    @task
+    def surge(self) -> None:
+        body = {
+            "strikes": [float(self.spot + random.randint(-8, 8))],
+            "right": random.choice("CP"),
+            "volume_multiplier": 50,
+        }
+        self.admin.post("/market/unusual-activity", json=body, name="gateway unusual-activity")
+
+
+class OrderWatcher(GatewayUser):
+    fixed_count = 1
+    wait_time = constant(1)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.traded: set[str] = set()
+
+    @task
+    def record_new_orders(self) -> None:
+        signals = signals_since(self.backend.get, _run["started"], name="/api/signals")
+        orders = self.admin.get("/orders", name="gateway /orders").json()
+        fresh = [s for s in signals if s.id not in self.traded]
+        result = match(fresh, orders, options(self.environment).vpn_one_way_ms)
+        self.traded |= {s.id for s in fresh} - set(result.missing)
+        for latency_ms in result.samples_ms:
+            self.environment.events.request.fire(
+                request_type=SIGNAL,
+                name=SIGNAL_TO_ORDER,
+                response_time=latency_ms,
+                response_length=0,
+                exception=None,
+                context={},
+            )
+
+
+@events.init.add_listener  # type: ignore[untyped-decorator]
+def _pace(environment: Environment, **_kwargs: Any) -> None:
+    SignalStorm.wait_time = constant_throughput(options(environment).signal_rate)
+
+
+@events.test_start.add_listener  # type: ignore[untyped-decorator]
+def _started(**_kwargs: Any) -> None:
+    _run["started"] = datetime.now(UTC)
+
+
+@gate
+def storm_gates(environment: Environment) -> list[Gate]:
+    given = options(environment)
+    headers = {"Authorization": f"Bearer {given.api_key}"}
+    with httpx.Client(base_url=environment.host or "", headers=headers, timeout=10) as backend:
+        signals = signals_since(backend.get, _run["started"])
+    floor = given.vpn_one_way_ms
+    result = wait_for_orders(given.gateway_admin, signals, floor, given.settle_s)
+    summary = result.summary()
+    if given.slo_file:
+        figures = Path(given.slo_file).parent / "figures"
+        figures.mkdir(parents=True, exist_ok=True)
+        figure = {"scenario": "signal storm", **summary, "samples_ms": result.samples_ms}
+        (figures / "signal-to-order.json").write_text(json.dumps(figure, indent=1))
+    overhead = result.overhead_p99_ms if result.samples_ms else None
+    counted = f"{summary['signals']} signals, {summary['orders']} orders"
+    rate = len(signals) / (datetime.now(UTC) - _run["started"]).total_seconds()
+    return [
+        at_most("signal-to-order p99 overhead", overhead, given.slo_overhead_p99_ms, " ms"),
+        Gate(
+            "orders == signals",
+            float(summary["orders"]),
+            float(summary["signals"]),
+            bool(signals) and not result.missing and not result.duplicated,
+            f"{counted}, {summary['missing']} missing, {summary['duplicated']} duplicated",
+        ),
+        Gate("signals/s", round(rate, 3), None, True, f"{rate:.2f} signals/s raised"),
+    ]
