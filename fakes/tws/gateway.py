@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,8 +37,6 @@ from fakes.tws.state import (
     position_record,
 )
 from fakes.tws.wire import Field, FieldError
-
-log = logging.getLogger("fakes.tws")
 
 NO_SECURITY = "No security definition has been found for the request"
 FARMS = (

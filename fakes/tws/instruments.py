@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 SPY_CON_ID = 756733
@@ -139,9 +138,6 @@ class Instruments:
         ]
         self.by_con_id = {c.con_id: c for c in [SPY, *self.options]}
         self._by_local_symbol = {c.local_symbol.replace(" ", ""): c for c in self.options}
-
-    def __iter__(self) -> Iterator[Contract]:
-        return iter(self.by_con_id.values())
 
     def match(self, query: ContractQuery) -> list[Contract]:
         """Every contract the query describes (exact or partial), IB-style."""

@@ -125,11 +125,6 @@ class FrameDecoder:
         del buffer[:offset]
         return payloads
 
-    def take_rest(self) -> bytes:
-        rest = bytes(self._buffer)
-        self._buffer.clear()
-        return rest
-
 
 @dataclass(frozen=True)
 class VersionRequest:

@@ -203,6 +203,22 @@ async def test_market_and_limit_orders_fill_with_commission(ib: Any, lib: Module
     assert positions.get(SPY_CON_ID, 0) >= 5
 
 
+async def test_modify_partial_fills_and_portfolio(ib: Any, lib: ModuleType) -> None:
+    option = await atm_option(ib, lib)
+    order = lib.LimitOrder("BUY", 1, 0.01)
+    trade = ib.placeOrder(option, order)
+    await until(lambda: trade.orderStatus.status == "Submitted", "resting")
+    (quote,) = await ib.reqTickersAsync(option)
+    order.lmtPrice = round(quote.ask + 1.0, 2)  # re-sent with the same orderId: a modification
+    ib.placeOrder(option, order)
+    await filled(trade)
+    assert trade.orderStatus.status == "Filled"
+    big = await filled(ib.placeOrder(option, lib.MarketOrder("SELL", 300)))
+    assert len(big.fills) > 1  # more than the displayed size: partial fills
+    assert sum(f.execution.shares for f in big.fills) == 300
+    await until(lambda: option.conId in {p.contract.conId for p in ib.portfolio()}, "portfolio")
+
+
 async def test_cancel(ib: Any, lib: ModuleType, sim: Sim) -> None:
     option = await atm_option(ib, lib)
     trade = ib.placeOrder(option, lib.LimitOrder("BUY", 1, 0.01))
@@ -256,6 +272,10 @@ async def test_restart_then_reconnect_never_reuses_an_order_id(
         assert {"before"} <= {f.execution.orderRef for f in ib.fills()}
         last = await filled(ib.placeOrder(stock(lib), lib.MarketOrder("BUY", 1)))
         assert last.order.orderId > after.order.orderId
-        ids = [o["orderId"] for o in sim.get("/orders") if o["clientId"] == client_id]
+        orders = sim.get("/orders")
+        ids = [o["orderId"] for o in orders if o["clientId"] == client_id]
         assert len(ids) == len(set(ids))
+        assert len({o["permId"] for o in orders}) == len(orders)
+        exec_ids = [e["execId"] for e in sim.get("/executions")]
+        assert len(exec_ids) == len(set(exec_ids)) >= 3
         ib.disconnect()

@@ -54,6 +54,16 @@ def raw(sim: Sim) -> Iterator[RawClient]:
     client.close()
 
 
+async def test_drop_connections(sim: Sim) -> None:
+    client_id = next_client_id()
+    ib = await connect(sim.port, client_id)
+    assert sim.post("/faults/drop-connections").json()["dropped"] >= 1
+    await until(lambda: not ib.isConnected(), "dropped")
+    ib = await connect(sim.port, client_id)
+    assert await ib.reqCurrentTimeAsync()
+    ib.disconnect()
+
+
 async def test_duplicate_client_id_gets_326_and_is_closed(ib: ib_async.IB, raw: RawClient) -> None:
     raw.start(ib.client.clientId)
     assert raw.wait_for(error_with(326))[2] == "-1"
@@ -243,15 +253,20 @@ async def test_restart_mid_order_loses_the_unacknowledged_order(sim: Sim) -> Non
     ib.disconnect()
 
 
-async def test_credential_and_etrade_rejection(tmp_path: Path) -> None:
+async def test_startup_options_credential_etrade_and_fill_delay(tmp_path: Path) -> None:
     (tmp_path / "credential").write_text("s3cret\n")
-    extra = ("--credential-file", str(tmp_path / "credential"), "--reject-etrade-firm-quote")
-    with simulator(tmp_path, tmp_path / "state.json", *extra, name="tws-cred") as sim:
+    extra = (
+        "--credential-file", str(tmp_path / "credential"), "--reject-etrade-firm-quote",
+        "--fill-delay-ms", "20",
+    )  # fmt: skip
+    with simulator(tmp_path, tmp_path / "state.json", *extra, name="tws-options") as sim:
         refused = RawClient(sim.port)
         refused.start(next_client_id(), "wrong")
         assert "credential" in refused.wait_for(error_with(321))[4]
         assert refused.closed_by_peer()
         ib = await connect(sim.port, credential="s3cret")
+        delayed = await filled(ib.placeOrder(SPY, ib_async.MarketOrder("BUY", 1)))
+        assert [e.status for e in delayed.log][-2:] == ["Submitted", "Filled"]
         sim.post("/credential", {"credential": "rotated"})
         with pytest.raises(TimeoutError):  # refused before ready: the client waits it out
             await connect(sim.port, credential="s3cret", connect_s=1)
