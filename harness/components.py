@@ -22,13 +22,15 @@ def azurite_connection_string(port: int) -> str:
 
 
 def azurite(port: int, workdir: Path) -> ProcessSpec:
-    """The table service only, in memory; --disableTelemetry or it phones home to eastus2."""
+    """The table service only, its data on disk under `workdir` so it survives a restart (a
+    storage outage must not wipe the tables); --disableTelemetry or it phones home to eastus2."""
     workdir.mkdir(parents=True, exist_ok=True)
     return ProcessSpec(
         name="azurite",
         argv=[
             str(tool_path(AZURITE)),
-            "--inMemoryPersistence",
+            "--location",
+            str(workdir),
             "--tableHost",
             "127.0.0.1",
             "--tablePort",

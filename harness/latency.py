@@ -6,21 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import numpy as np
 
-from system.adapters.signalr_rest import SignalRRest
 from system.domain.contracts import OptionContract
 from system.domain.signals import Side, Signal, signal_id
+from system.ports import SignalBus
+
+# Far above any SPY option's ask: the bots' limit orders are marketable and fill at once, so no
+# order rests and the gateway's 20-active-orders-per-contract limit never interferes.
+MARKETABLE = Decimal("50")
 
 
 def make_signal(
     contract: OptionContract, index: int, ttl_s: float, side: Side = Side.BUY
 ) -> Signal:
+    """A fresh signal, stamped now, priced so that the bots' limit order is marketable."""
     created = datetime.now(UTC)
     return Signal(
         id=signal_id(created, contract, side, f"bench-{index}"),
@@ -28,22 +35,24 @@ def make_signal(
         contract=contract,
         side=side,
         score=9.0,
-        reason=f"latency benchmark signal {index}",
+        reason=f"benchmark signal {index}",
         expires_at=created + timedelta(seconds=ttl_s),
+        reference_price=MARKETABLE,
     )
 
 
 async def publish_at_rate(
-    bus: SignalRRest, contracts: list[OptionContract], count: int, rate_per_s: float, ttl_s: float
+    bus: SignalBus, make: Callable[[int], Signal], count: int, rate_per_s: float
 ) -> list[Signal]:
-    """Publish `count` signals, one every 1/rate seconds on a fixed schedule (no drift)."""
+    """Publish `count` signals, one every 1/rate seconds on a fixed schedule (no drift); each is
+    made just before it is sent, so its created_at is its send time."""
     sent: list[Signal] = []
     start = time.monotonic()
     for index in range(count):
         delay = start + index / rate_per_s - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        signal = make_signal(contracts[index % len(contracts)], index, ttl_s)
+        signal = make(index)
         await bus.publish(signal)
         sent.append(signal)
     return sent
@@ -54,7 +63,8 @@ class LatencyResult:
     """What the gateway saw of the signals sent: one order each, or the discrepancy."""
 
     injected_one_way_ms: float
-    samples_ms: list[float]
+    samples_ms: list[float]  # signal created -> placeOrder received at the gateway
+    acked_ms: list[float] = field(default_factory=list)  # signal created -> order acknowledged
     missing: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
 
@@ -75,6 +85,12 @@ class LatencyResult:
             "p50_ms": round(self.percentile(50), 3),
             "p99_ms": round(self.percentile(99), 3),
             "overhead_p99_ms": round(self.overhead_p99_ms, 3),
+            "acked_p50_ms": round(float(np.percentile(self.acked_ms, 50)), 3)
+            if self.acked_ms
+            else None,
+            "acked_p99_ms": round(float(np.percentile(self.acked_ms, 99)), 3)
+            if self.acked_ms
+            else None,
         }
 
 
@@ -88,7 +104,7 @@ def match(sent: list[Signal], orders: list[dict[str, Any]], one_way_ms: float) -
     by_ref: dict[str, list[dict[str, Any]]] = {}
     for order in orders:
         by_ref.setdefault(order["orderRef"], []).append(order)
-    samples, missing, duplicated = [], [], []
+    samples, acked, missing, duplicated = [], [], [], []
     for signal in sent:
         placed = by_ref.get(signal.id, [])
         if not placed:
@@ -97,9 +113,11 @@ def match(sent: list[Signal], orders: list[dict[str, Any]], one_way_ms: float) -
         if len(placed) > 1:
             duplicated.append(signal.id)
         created_ns = int(signal.created_at.timestamp() * 1e9)
-        first = min(order["received_at_ns"] for order in placed)
-        samples.append((first - created_ns) / 1e6)
-    return LatencyResult(one_way_ms, samples, missing, duplicated)
+        first = min(placed, key=lambda order: order["received_at_ns"])
+        samples.append((first["received_at_ns"] - created_ns) / 1e6)
+        if first.get("acked_at_ns"):
+            acked.append((first["acked_at_ns"] - created_ns) / 1e6)
+    return LatencyResult(one_way_ms, samples, acked, missing, duplicated)
 
 
 def wait_for_orders(

@@ -1,16 +1,25 @@
-"""Fixtures every scenario shares: the run folder and where figures go."""
+"""Fixtures every scenario shares: the run folder, figures, and the running local topology."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-pytest_plugins = ["scenarios.steps.vpn_link"]
+from harness.local_topology import build
+from harness.supervisor import Supervisor
+from scenarios.stack import Stack
+
+pytest_plugins = [
+    "scenarios.steps.common",
+    "scenarios.steps.vpn_link",
+    "scenarios.steps.latency",
+    "scenarios.steps.resilience",
+]
 
 RecordFigure = Callable[[str, dict[str, Any]], None]
 
@@ -20,6 +29,23 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`spyh scenarios` passes its run folder; a bare pytest run gets a temporary one."""
     given = os.environ.get("SPYH_RUN_DIR")
     return Path(given) if given else tmp_path_factory.mktemp("run")
+
+
+@pytest.fixture(scope="session")
+def stack(run_dir: Path) -> Iterator[Stack]:
+    """One topology for the whole session, as an operator's would be: scenarios hurt it and
+    must leave it healthy again (checked after each one)."""
+    local = build(os.environ.get("SPYH_ENV", "dev"))
+    supervisor = Supervisor(local.topology, run_dir / "topology", local.profile)
+    seconds = supervisor.up()
+    (run_dir / "figures").mkdir(parents=True, exist_ok=True)
+    (run_dir / "figures" / "topology-up.json").write_text(
+        json.dumps({"scenario": "topology up", "seconds_to_ready": round(seconds, 2)})
+    )
+    try:
+        yield Stack(supervisor, local)
+    finally:
+        supervisor.down()
 
 
 @pytest.fixture

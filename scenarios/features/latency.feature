@@ -1,0 +1,24 @@
+Feature: Signal-to-order latency over the VPN
+  A signal is worth something only if it becomes an order fast. The floor is the one-way latency
+  of the VPN link from the cloud to the edge; what the stack adds on top must stay small.
+  Signals enter as the backend sends them (its SignalR REST adapter). "Received" is the IB Gateway
+  simulator's own timestamp of the placeOrder carrying the signal id as orderRef; "acknowledged"
+  is the gateway's acknowledgement, which the bot on the same host sees microseconds later.
+  The link has no jitter in this feature, so the injected one-way latency is exact.
+
+  Background:
+    Given the local topology is up
+    And every bot is subscribed to the signal hub
+
+  Scenario Outline: At 20 signals/s, p99 stays within the one-way latency plus 5 ms
+    Given the VPN round trip is <rtt> ms
+    And the bots have traded a warm-up of 10 signals
+    When 200 signals are sent at 20 per second
+    Then every signal gives exactly one order at the gateway
+    And the p99 from signal to order received is at most the one-way latency plus 5 ms
+
+    Examples:
+      | rtt |
+      | 15  |
+      | 20  |
+      | 30  |

@@ -1,0 +1,155 @@
+"""The running local topology as the scenarios drive and observe it.
+
+Signals enter as the backend sends them (its own SignalR REST adapter); orders are observed where
+they land (the IB Gateway simulator's admin API, by orderRef); the bots are asked over their
+/status endpoints and their ledgers are read read-only, as an operator would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from fakes.tws.instruments import expiries
+from harness.latency import LatencyResult, make_signal, publish_at_rate, wait_for_orders
+from harness.local_topology import LocalTopology
+from harness.supervisor import Supervisor
+from harness.vpn import VpnProfile
+from system.adapters.signalr_rest import SignalRConnection, SignalRRest
+from system.domain.contracts import OptionContract, Right
+from system.domain.signals import Signal
+
+T = TypeVar("T")
+
+
+def until(check: Callable[[], T | None], timeout_s: float, what: str) -> T:
+    """Poll `check` until it returns something truthy; fail naming `what` when time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(0.1)
+
+
+class Stack:
+    def __init__(self, supervisor: Supervisor, local: LocalTopology) -> None:
+        self.supervisor = supervisor
+        self.local = local
+        self.run_dir = supervisor.run_dir
+
+    # -- the gateway ---------------------------------------------------------------------------
+    @property
+    def gateway_admin(self) -> str:
+        return f"http://127.0.0.1:{self.supervisor.instance('tws').ports['admin']}"
+
+    def gateway(self, path: str) -> Any:
+        return httpx.get(f"{self.gateway_admin}{path}", timeout=10).json()
+
+    def gateway_fault(self, name: str, body: dict[str, Any] | None = None) -> Any:
+        response = httpx.post(f"{self.gateway_admin}/faults/{name}", json=body or {}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def orders_by_ref(self) -> dict[str, list[dict[str, Any]]]:
+        by_ref: dict[str, list[dict[str, Any]]] = {}
+        for order in self.gateway("/orders"):
+            by_ref.setdefault(order["orderRef"], []).append(order)
+        return by_ref
+
+    def contracts(self, count: int = 3) -> list[OptionContract]:
+        """Calls the gateway lists: next week's expiry, strikes at and above spot."""
+        spot = round(self.gateway("/health")["spot"])
+        expiry = expiries(dt.datetime.now(dt.UTC).date())[1]
+        return [
+            OptionContract(symbol="SPY", expiry=expiry, strike=Decimal(spot + k), right=Right.CALL)
+            for k in range(count)
+        ]
+
+    # -- signals ---------------------------------------------------------------------------------
+    def send(
+        self, count: int, rate_per_s: float, make: Callable[[int], Signal] | None = None
+    ) -> list[Signal]:
+        """Publish through the backend's SignalR adapter, as the backend does; by default fresh
+        signals cycling over three listed contracts."""
+        contracts = self.contracts()
+        fresh = lambda index: make_signal(contracts[index % len(contracts)], index, 30.0)  # noqa: E731
+
+        async def send() -> list[Signal]:
+            port = self.supervisor.instance("signalr").ports["http"]
+            key = self.local.credentials.signalr_access_key
+            endpoint = f"Endpoint=http://127.0.0.1:{port};AccessKey={key};Version=1.0;"
+            bus = SignalRRest(SignalRConnection.parse(endpoint), "signals", "signal")
+            try:
+                return await publish_at_rate(bus, make or fresh, count, rate_per_s)
+            finally:
+                await bus.aclose()
+
+        return asyncio.run(send())
+
+    def orders_for(
+        self, sent: list[Signal], one_way_ms: float, timeout_s: float = 30
+    ) -> LatencyResult:
+        return wait_for_orders(self.gateway_admin, sent, one_way_ms, timeout_s)
+
+    # -- the bots --------------------------------------------------------------------------------
+    def bots(self) -> list[str]:
+        return [i.name for i in self.supervisor.instances_of("bot")]
+
+    def bot_status(self, name: str) -> dict[str, Any]:
+        port = self.supervisor.instance(name).ports["http"]
+        try:
+            return dict(httpx.get(f"http://127.0.0.1:{port}/status", timeout=2).json())
+        except httpx.HTTPError:
+            return {}
+
+    def leader(self, timeout_s: float = 30) -> str:
+        def single_trader() -> str | None:
+            trading = [name for name in self.bots() if self.bot_status(name).get("trading")]
+            return trading[0] if len(trading) == 1 else None
+
+        return until(single_trader, timeout_s, "exactly one trading bot")
+
+    def all_subscribed(self, timeout_s: float = 60) -> None:
+        until(
+            lambda: all(self.bot_status(name).get("signalr_connected") for name in self.bots()),
+            timeout_s,
+            "every bot's SignalR session",
+        )
+
+    def ledger_outcomes(self) -> dict[str, list[tuple[str, str, str]]]:
+        """signal id -> [(outcome, reason, replica)] across every bot's ledger."""
+        outcomes: dict[str, list[tuple[str, str, str]]] = {}
+        for ledger in sorted(Path(self.run_dir).glob("bot-*/data/ledger.sqlite")):
+            replica = ledger.parts[-3]
+            with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as db:
+                rows = db.execute(
+                    "SELECT id, outcome, COALESCE(reason, '') FROM signals "
+                    "WHERE outcome IS NOT NULL"
+                ).fetchall()
+            for signal_id, outcome, reason in rows:
+                outcomes.setdefault(signal_id, []).append((outcome, reason, replica))
+        return outcomes
+
+    # -- the link --------------------------------------------------------------------------------
+    def set_rtt(self, rtt_ms: int) -> VpnProfile:
+        profile = VpnProfile.from_rtt(rtt_ms)
+        self.supervisor.set_profile(profile)
+        return profile
+
+    def restore_profile(self) -> None:
+        self.supervisor.set_profile(self.local.profile)
+
+    def not_ready(self) -> list[str]:
+        """What is not running or not ready; empty when the whole topology is fine."""
+        return [i.name for i in self.supervisor.instances.values() if not i.is_ready()]

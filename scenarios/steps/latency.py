@@ -1,0 +1,60 @@
+"""Steps for signal-to-order latency."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from harness.latency import LatencyResult
+from scenarios.conftest import RecordFigure
+from scenarios.stack import Stack
+from system.domain.signals import Signal
+
+
+@pytest.fixture
+def sent() -> list[Signal]:
+    return []
+
+
+@given(parsers.parse("the bots have traded a warm-up of {count:d} signals"))
+def warm_up(topology: Stack, count: int) -> None:
+    """The first order on a contract makes the bot look it up at the gateway; steady state is
+    what the SLO is about, so each contract is traded once before measuring."""
+    result = topology.orders_for(topology.send(count, rate_per_s=10), one_way_ms=0)
+    assert not result.missing, f"warm-up signals without an order: {result.missing}"
+
+
+@when(parsers.parse("{count:d} signals are sent at {rate:d} per second"))
+def send_signals(topology: Stack, sent: list[Signal], count: int, rate: int) -> None:
+    sent.extend(topology.send(count, rate_per_s=rate))
+
+
+@pytest.fixture
+def measured(topology: Stack, sent: list[Signal]) -> LatencyResult:
+    one_way = topology.supervisor.profile.cloud_to_edge_ms
+    return topology.orders_for(sent, one_way_ms=one_way)
+
+
+@then("every signal gives exactly one order at the gateway")
+def one_order_each(measured: LatencyResult) -> None:
+    assert not measured.missing, f"{len(measured.missing)} signals without an order"
+    assert not measured.duplicated, f"signals with more than one order: {measured.duplicated}"
+
+
+@then("the p99 from signal to order received is at most the one-way latency plus 5 ms")
+def p99_within_slo(topology: Stack, measured: LatencyResult, record_figure: RecordFigure) -> None:
+    profile = topology.supervisor.profile
+    record_figure(
+        "latency",
+        {
+            "rtt_ms": profile.edge_to_cloud_ms + profile.cloud_to_edge_ms,
+            **measured.summary(),
+            "samples_ms": measured.samples_ms,
+            "acked_ms": measured.acked_ms,
+        },
+    )
+    limit = measured.injected_one_way_ms + 5
+    assert measured.percentile(99) <= limit, (
+        f"p99 {measured.percentile(99):.2f} ms > {limit:g} ms "
+        f"(p50 {measured.percentile(50):.2f} ms, overhead p99 {measured.overhead_p99_ms:.2f} ms)"
+    )
