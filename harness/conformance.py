@@ -91,6 +91,7 @@ ENVIRONMENT_SPECIFIC = frozenset(
         "monitoring_daily_cap_gb",
         "alert_email",
         "edge_pull_principal_id",
+        "edge_ib_gateway",
         "usage_estimate",
         "tags",
     }
@@ -789,12 +790,14 @@ def _yaml_secrets(ctx: Context, path: Path) -> Iterator[Finding]:
     if root is None:
         return
 
-    def walk(node: yaml.Node) -> Iterator[Finding]:
+    def walk(node: yaml.Node, names: bool = False) -> Iterator[Finding]:
+        """`names`: under a key such as secretNames, whose values name secrets, never hold them."""
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 name = str(key.value)
                 if (
                     isinstance(value, yaml.ScalarNode)
+                    and not names
                     and _SECRET_NAME.search(name)
                     and str(value.value).strip()
                     and not re.search(r"(?i)(existing|name|path|file|ref|mount|keys?$)", name)
@@ -805,10 +808,10 @@ def _yaml_secrets(ctx: Context, path: Path) -> Iterator[Finding]:
                         "secret-in-values",
                         f"{name} has a literal value; reference an existing Secret instead",
                     )
-                yield from walk(value)
+                yield from walk(value, names or bool(re.search(r"(?i)names$", name)))
         elif isinstance(node, yaml.SequenceNode):
             for item in node.value:
-                yield from walk(item)
+                yield from walk(item, names)
 
     yield from walk(root)
 
@@ -1040,7 +1043,9 @@ def check_helm_lint(ctx: Context) -> CheckResult:
 
 def _helm_findings(ctx: Context, chart: Path, values: Path, output: str) -> Iterator[Finding]:
     seen: set[str] = set()
-    for match in re.finditer(r"^- at '([^']*)': (.+)$", output, flags=re.M):
+    for match in re.finditer(r"^\s*- at '([^']*)': (.+)$", output, flags=re.M):
+        if match[2].strip() == "validation failed":  # a parent of more precise errors below
+            continue
         pointer = [p for p in match[1].split("/") if p]
         key = f"{match[1]}|{match[2]}"
         if key in seen:

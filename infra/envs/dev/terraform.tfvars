@@ -8,6 +8,12 @@ unique_suffix = "d7k2"
 onprem_public_ip     = "203.0.113.10"
 onprem_address_space = ["192.168.1.0/24"]
 
+# The edge IB Gateway (paper) the backend's detector reads market data from, over the tunnel.
+edge_ib_gateway = {
+  host = "192.168.1.242"
+  port = 4004
+}
+
 # Basic: route-based, IKEv2 site-to-site, 100 Mbps, static routing, no BGP, no active-active.
 vpn_gateway_sku   = "Basic"
 vpn_active_active = false

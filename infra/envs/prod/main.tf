@@ -83,6 +83,7 @@ module "storage" {
   resource_group_name        = azurerm_resource_group.this.name
   location                   = var.location
   replication_type           = var.storage_replication_type
+  key_vault_id               = module.key_vault.id
   allowed_ip_addresses       = [var.onprem_public_ip]
   allowed_subnet_ids         = [module.networking.app_subnet_id, module.networking.containers_subnet_id]
   log_analytics_workspace_id = module.monitoring.log_analytics_workspace_id
@@ -142,20 +143,26 @@ module "app_service" {
   log_analytics_workspace_id = module.monitoring.log_analytics_workspace_id
   tags                       = local.tags
 
+  # The backend (system/services/backend) reads its own secrets from Key Vault by name
+  # (backend-api-keys, signalr-connection-string, tables-connection-string); the App Insights
+  # connection string reaches it as a Key Vault reference.
   secret_settings = {
-    SPYH_SIGNALR_CONNECTION_STRING        = module.signalr.connection_string_secret_name
-    SPYH_SENDGRID_API_KEY                 = "sendgrid-api-key"
-    SPYH_TELEGRAM_BOT_TOKEN               = "telegram-bot-token"
-    APPLICATIONINSIGHTS_CONNECTION_STRING = module.monitoring.connection_string_secret_name
+    SPY_BACKEND_APPINSIGHTS_CONNECTION_STRING = module.monitoring.connection_string_secret_name
   }
 
   plain_settings = {
-    SPYH_ENVIRONMENT                    = var.environment
-    SPYH_TABLES_ENDPOINT                = module.storage.table_endpoint
-    SPYH_KEY_VAULT_URL                  = module.key_vault.vault_uri
-    SPYH_SIGNALR_HUB                    = "signals"
-    SPYH_DASHBOARD_ORIGIN               = module.static_web.origin
-    WEBSITES_CONTAINER_START_TIME_LIMIT = "230"
+    SPY_BACKEND_HOST            = "0.0.0.0"
+    SPY_BACKEND_PORT            = "8000"
+    WEBSITES_PORT               = "8000"
+    SPY_BACKEND_KEYVAULT_URL    = module.key_vault.vault_uri
+    SPY_BACKEND_SIGNALR_SECRET  = module.signalr.connection_string_secret_name
+    SPY_BACKEND_TABLES_SECRET   = module.storage.connection_string_secret_name
+    SPY_BACKEND_SIGNALR_HUB     = "signals"
+    SPY_BACKEND_TELEMETRY       = "azure"
+    SPY_BACKEND_MARKET_SOURCE   = "ib"
+    SPY_BACKEND_IB_HOST         = var.edge_ib_gateway.host
+    SPY_BACKEND_IB_PORT         = tostring(var.edge_ib_gateway.port)
+    SPY_BACKEND_ANOMALIES_TABLE = "anomalies"
   }
 }
 

@@ -8,6 +8,12 @@ unique_suffix = "p4m9"
 onprem_public_ip     = "203.0.113.10"
 onprem_address_space = ["192.168.1.0/24"]
 
+# The edge IB Gateway (live) the backend's detector reads market data from, over the tunnel.
+edge_ib_gateway = {
+  host = "192.168.1.243"
+  port = 4003
+}
+
 # Availability-zone SKU, active-active across three zones, Standard public IPs.
 vpn_gateway_sku   = "VpnGw1AZ"
 vpn_active_active = true

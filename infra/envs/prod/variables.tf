@@ -43,6 +43,18 @@ variable "onprem_address_space" {
   }
 }
 
+variable "edge_ib_gateway" {
+  type = object({
+    host = string
+    port = number
+  })
+  description = "The IB Gateway on the edge LAN (its MetalLB address) that the backend's detector reads market data from, through the tunnel."
+  validation {
+    condition     = can(cidrhost("${var.edge_ib_gateway.host}/32", 0)) && contains([4003, 4004], var.edge_ib_gateway.port)
+    error_message = "edge_ib_gateway.host must be an IPv4 address and port 4003 (live) or 4004 (paper)."
+  }
+}
+
 variable "vpn_gateway_sku" {
   type        = string
   description = "VPN gateway SKU: Basic in dev, an availability-zone SKU in prod."

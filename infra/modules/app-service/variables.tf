@@ -133,7 +133,7 @@ variable "plain_settings" {
   description = "Non-secret app settings (endpoints, feature switches)."
   default     = {}
   validation {
-    condition     = alltrue([for key in keys(var.plain_settings) : !can(regex("(?i)(password|secret|token|key|connection_?string)", key))])
+    condition     = alltrue([for key in keys(var.plain_settings) : !can(regex("(?i)(password|token|api_?key|access_?key|account_?key|client_?secret|connection_?string)", key))])
     error_message = "A setting whose name looks secret belongs in secret_settings (a Key Vault reference)."
   }
 }

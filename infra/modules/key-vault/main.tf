@@ -2,6 +2,7 @@
 # recoverable for soft_delete_retention_days and cannot be purged early. Premium, because the IBKR
 # key is HSM-protected (RSA-HSM 2048: $1 per key-month, the vault itself costs the same as standard).
 resource "azurerm_key_vault" "this" {
+  #checkov:skip=CKV2_AZURE_32:no private endpoints - resolving privatelink zones from on-prem needs a DNS Private Resolver (~$180/month) or a forwarder VM; public endpoint behind a Deny-by-default firewall (on-prem IP, app subnet) instead
   name                          = var.name
   location                      = var.location
   resource_group_name           = var.resource_group_name

@@ -10,7 +10,8 @@ resource "azurerm_log_analytics_workspace" "this" {
   tags                       = var.tags
 }
 
-# Workspace-based Application Insights; ingestion needs Entra ID (no instrumentation-key-only writes).
+# Workspace-based Application Insights. Local (connection-string) ingestion stays on: the services'
+# OpenTelemetry exporters (system/adapters/telemetry_otel.py) send with the connection string only.
 resource "azurerm_application_insights" "this" {
   name                          = "appi-${var.name}"
   location                      = var.location
@@ -19,7 +20,7 @@ resource "azurerm_application_insights" "this" {
   application_type              = "web"
   retention_in_days             = var.log_retention_days
   daily_data_cap_in_gb          = var.daily_cap_gb
-  local_authentication_disabled = true
+  local_authentication_disabled = false
   tags                          = var.tags
 }
 

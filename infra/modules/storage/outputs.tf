@@ -17,3 +17,8 @@ output "table_names" {
   description = "Names of the tables created."
   value       = sort([for table in azurerm_storage_table.this : table.name])
 }
+
+output "connection_string_secret_name" {
+  description = "Key Vault secret holding the Table Storage connection string."
+  value       = azurerm_key_vault_secret.tables_connection_string.name
+}

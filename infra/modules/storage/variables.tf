@@ -90,3 +90,22 @@ variable "soft_delete_retention_days" {
     error_message = "soft_delete_retention_days must be between 1 and 365."
   }
 }
+
+variable "key_vault_id" {
+  type        = string
+  description = "Key Vault that receives the Table Storage connection string (the backend and the edge forwarder read it)."
+  validation {
+    condition     = can(regex("^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft.KeyVault/vaults/[^/]+$", var.key_vault_id))
+    error_message = "key_vault_id must be a Key Vault resource ID."
+  }
+}
+
+variable "connection_string_secret_name" {
+  type        = string
+  description = "Name of the Key Vault secret that holds the Table Storage connection string."
+  default     = "tables-connection-string"
+  validation {
+    condition     = can(regex("^[0-9A-Za-z-]{1,127}$", var.connection_string_secret_name))
+    error_message = "connection_string_secret_name must be 1-127 letters, digits or hyphens."
+  }
+}
