@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     access_key = args.access_key or secrets.token_urlsafe(32)
     sock = socket.create_server((args.host, args.port))
-    endpoint = f"http://{args.host}:{sock.getsockname()[1]}"
+    host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 literal
+    endpoint = f"http://{host}:{sock.getsockname()[1]}"
     settings = Settings(
         endpoint, access_key, args.keepalive, args.client_timeout, args.handshake_timeout
     )

@@ -394,8 +394,10 @@ class Service:
         ]
 
     def _user_groups(self, hub: Hub, user: str | None) -> set[str]:
+        if user is None:
+            return set()
         now = self.clock()
-        return {g for g, users in hub.user_groups.items() if users.get(user or "", 0) > now}
+        return {g for g, users in hub.user_groups.items() if users.get(user, -math.inf) > now}
 
     def describe_messages(self) -> dict[str, dict[str, int]]:
         return {

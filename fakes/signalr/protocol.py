@@ -75,12 +75,10 @@ def take_record(buffer: bytearray, max_size: int) -> bytes | None:
     """Pop one complete 0x1E-terminated record from the front of the buffer, or None if the
     record is still incomplete."""
     end = buffer.find(RECORD_SEPARATOR)
-    if end < 0:
-        if len(buffer) > max_size:
-            raise ProtocolError(f"a message exceeded the maximum size of {max_size} bytes")
-        return None
-    if end > max_size:
+    if (end if end >= 0 else len(buffer)) > max_size:
         raise ProtocolError(f"a message exceeded the maximum size of {max_size} bytes")
+    if end < 0:
+        return None
     record = bytes(buffer[:end])
     del buffer[: end + 1]
     return record
@@ -91,12 +89,12 @@ def parse_handshake(record: bytes) -> Encoding:
     try:
         request = json.loads(record.decode("utf-8"))
     except (ValueError, RecursionError):
-        raise HandshakeError(_HANDSHAKE_INVALID) from None
+        raise HandshakeError(HANDSHAKE_INVALID) from None
     if not isinstance(request, dict):
-        raise HandshakeError(_HANDSHAKE_INVALID)
+        raise HandshakeError(HANDSHAKE_INVALID)
     protocol, version = request.get("protocol"), request.get("version")
     if not isinstance(protocol, str) or not _is_int(version):
-        raise HandshakeError(_HANDSHAKE_INVALID)
+        raise HandshakeError(HANDSHAKE_INVALID)
     try:
         encoding = Encoding(protocol)
     except ValueError:
@@ -108,9 +106,7 @@ def parse_handshake(record: bytes) -> Encoding:
     return encoding
 
 
-_HANDSHAKE_INVALID = (
-    "An unexpected error occurred during connection handshake. InvalidDataException"
-)
+HANDSHAKE_INVALID = "An unexpected error occurred during connection handshake. InvalidDataException"
 
 
 # --- client -> service ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
@@ -115,11 +115,6 @@ class Operation:
     ok: int
     missing: str = ""
     anonymous: bool = False
-    params: tuple[str, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        params = tuple(s[1:-1] for s in self.path if s.startswith("{"))
-        object.__setattr__(self, "params", params)
 
     def match(self, segments: list[str]) -> dict[str, str] | None:
         if len(segments) != len(self.path):
@@ -154,9 +149,25 @@ class RestApi:
     def _table(self) -> list[Operation]:
         hub, v1 = "api/hubs/{hub}", "api/v1/hubs/{hub}"
         exists = "GET HEAD"
+        # Existence checks answer alike on both API versions.
+        checks = [
+            _op(exists, f"{base}/{path}", handler, 200, missing)
+            for base in (hub, v1)
+            for path, handler, missing in (
+                (
+                    "connections/{connectionId}",
+                    self._connection_exists,
+                    "Warning.Connection.NotExisted",
+                ),
+                ("groups/{group}", self._group_exists, "Warning.Group.NotExisted"),
+                ("users/{user}", self._user_exists, "Warning.User.NotExisted"),
+                ("users/{user}/groups/{group}", self._user_in_group, "Info.User.NotInGroup"),
+            )
+        ]
         return [
             _op(exists, "api/health", self._health, 200, anonymous=True),
             _op(exists, "api/v1/health", self._health, 200, anonymous=True),
+            *checks,
             # 2022-06-01
             _op("POST", f"{hub}/:send", self._broadcast, 202),
             _op("POST", f"{hub}/users/{{user}}/:send", self._send_to_user, 202),
@@ -166,21 +177,6 @@ class RestApi:
             _op("POST", f"{hub}/groups/{{group}}/:closeConnections", self._close_group, 204),
             _op("POST", f"{hub}/users/{{user}}/:closeConnections", self._close_user, 204),
             _op("DELETE", f"{hub}/connections/{{connectionId}}", self._close_one, 200),
-            _op(
-                exists,
-                f"{hub}/connections/{{connectionId}}",
-                self._connection_exists,
-                200,
-                "Warning.Connection.NotExisted",
-            ),
-            _op(
-                exists,
-                f"{hub}/groups/{{group}}",
-                self._group_exists,
-                200,
-                "Warning.Group.NotExisted",
-            ),
-            _op(exists, f"{hub}/users/{{user}}", self._user_exists, 200, "Warning.User.NotExisted"),
             _op(
                 "PUT",
                 f"{hub}/groups/{{group}}/connections/{{connectionId}}",
@@ -196,37 +192,25 @@ class RestApi:
                 _NO_CONNECTION,
             ),
             _op("DELETE", f"{hub}/connections/{{connectionId}}/groups", self._leave_all, 200),
-            _op(
-                exists,
-                f"{hub}/users/{{user}}/groups/{{group}}",
-                self._user_in_group,
-                200,
-                "Info.User.NotInGroup",
-            ),
             _op("PUT", f"{hub}/users/{{user}}/groups/{{group}}", self._add_user, 200),
             _op("DELETE", f"{hub}/users/{{user}}/groups/{{group}}", self._remove_user, 204),
             _op("DELETE", f"{hub}/users/{{user}}/groups", self._remove_user_everywhere, 204),
-            # v1: the paths without the `:verb` suffixes; writes answer 202
+            # v1: the same without the `:verb` suffixes, group paths both ways round, and the
+            # writes answer 202.
             _op("POST", v1, self._broadcast, 202),
             _op("POST", f"{v1}/users/{{user}}", self._send_to_user, 202),
             _op("POST", f"{v1}/groups/{{group}}", self._send_to_group, 202),
             _op("POST", f"{v1}/connections/{{connectionId}}", self._send_to_one, 202),
             _op("DELETE", f"{v1}/connections/{{connectionId}}", self._close_one, 202),
+            _op("DELETE", f"{v1}/connections/{{connectionId}}/groups", self._leave_all, 200),
+            _op("DELETE", f"{v1}/users/{{user}}/groups", self._remove_user_everywhere, 202),
             _op(
                 exists,
-                f"{v1}/connections/{{connectionId}}",
-                self._connection_exists,
+                f"{v1}/groups/{{group}}/users/{{user}}",
+                self._user_in_group,
                 200,
-                "Warning.Connection.NotExisted",
+                "Info.User.NotInGroup",
             ),
-            _op(
-                exists,
-                f"{v1}/groups/{{group}}",
-                self._group_exists,
-                200,
-                "Warning.Group.NotExisted",
-            ),
-            _op(exists, f"{v1}/users/{{user}}", self._user_exists, 200, "Warning.User.NotExisted"),
             *[
                 _op(method, f"{v1}/{path}", handler, 202, _NO_CONNECTION)
                 for path in (
@@ -235,17 +219,11 @@ class RestApi:
                 )
                 for method, handler in (("PUT", self._join), ("DELETE", self._leave))
             ],
-            _op("DELETE", f"{v1}/connections/{{connectionId}}/groups", self._leave_all, 200),
             *[
-                operation
+                _op(method, f"{v1}/{path}", handler, 202)
                 for path in ("groups/{group}/users/{user}", "users/{user}/groups/{group}")
-                for operation in (
-                    _op(exists, f"{v1}/{path}", self._user_in_group, 200, "Info.User.NotInGroup"),
-                    _op("PUT", f"{v1}/{path}", self._add_user, 202),
-                    _op("DELETE", f"{v1}/{path}", self._remove_user, 202),
-                )
+                for method, handler in (("PUT", self._add_user), ("DELETE", self._remove_user))
             ],
-            _op("DELETE", f"{v1}/users/{{user}}/groups", self._remove_user_everywhere, 202),
         ]
 
     async def handle(self, request: Request) -> Response:

@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
+from fakes.signalr.auth import issue_token
 from harness.process import ProcessSpec, RunningProcess, log_line, running
 from harness.toolchain import SIGNALR_JS, tool_path
 from tests.integration.signalr.backend import Backend
-from tests.integration.signalr.conftest import Fake, eventually
+from tests.integration.signalr.conftest import KEY, Fake, eventually
 
 SCRIPT = Path(__file__).with_name("js_client.js")
 _hubs = itertools.count()
@@ -185,3 +186,17 @@ def test_negotiate_answers_cors_as_the_service_does(fake: Fake, origin: str) -> 
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == origin
     assert response.headers["access-control-allow-credentials"] == "true"
+
+
+def test_messages_arrive_in_the_order_the_rest_calls_were_made(
+    fake: Fake, backend: Backend, tmp_path: Path
+) -> None:
+    hub = unique_hub()
+    with js_client(tmp_path, f"{backend.url}/api?hub={hub}") as client, httpx.Client() as http:
+        url = f"{fake.endpoint}/api/hubs/{hub}/:send"
+        headers = {"Authorization": f"Bearer {issue_token(KEY, url)}"}
+        for n in range(200):
+            sent = http.post(url, json={"target": "news", "arguments": [n]}, headers=headers)
+            assert sent.status_code == 202
+        client.received(199)
+        assert client.messages() == [[n] for n in range(200)]

@@ -119,10 +119,10 @@ def test_handshake_picks_the_encoding(record: bytes, expected: Encoding) -> None
             b'{"protocol":"json","version":2}',
             "The server does not support version 2 of the 'json' protocol.",
         ),
-        (b"not json", protocol._HANDSHAKE_INVALID),
-        (b'{"protocol":"json"}', protocol._HANDSHAKE_INVALID),
-        (b'{"protocol":"json","version":true}', protocol._HANDSHAKE_INVALID),
-        (b"[1]", protocol._HANDSHAKE_INVALID),
+        (b"not json", protocol.HANDSHAKE_INVALID),
+        (b'{"protocol":"json"}', protocol.HANDSHAKE_INVALID),
+        (b'{"protocol":"json","version":true}', protocol.HANDSHAKE_INVALID),
+        (b"[1]", protocol.HANDSHAKE_INVALID),
     ],
 )
 def test_a_bad_handshake_gets_the_error_asp_net_core_sends(record: bytes, error: str) -> None:
