@@ -67,6 +67,7 @@ async def serve(settings: ForwarderSettings) -> int:
         poll_s=settings.poll_s,
         backoff=Backoff(settings.retry_first_s, settings.retry_max_s),
     )
+    await forwarder.refresh_gauges()  # /metrics tells the backlog from the first scrape
     loop = asyncio.get_running_loop()
     draining = loop.create_task(forwarder.run(stop))
     aggregating = loop.create_task(

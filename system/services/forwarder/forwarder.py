@@ -142,8 +142,8 @@ class Forwarder:
                 continue
             attempt = 0
             self._metrics.link_up.set(1)
+            await self.refresh_gauges()
             if delivered == 0:
-                await self.refresh_gauges()
                 await self._sleep(stop, self._poll_s)
 
     async def aggregate_days(self) -> None:

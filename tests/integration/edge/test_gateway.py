@@ -1,0 +1,150 @@
+"""One bot against the gateway simulator's faults: restarts, lost orders, IB connectivity loss,
+and a rotated gateway credential, without duplicates and without restarting the bot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.process import RunningProcess
+from system.domain.signals import Signal
+from tests.integration.edge import rig
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Single:
+    gateway: rig.Gateway
+    cloud: rig.Cloud
+    bot: rig.Service
+    secrets: Path
+
+    def trade(self, *signals: Signal) -> None:
+        for s in signals:
+            self.cloud.publish(s)
+
+    def outcome(self, signal: Signal, timeout_s: float = 30) -> tuple[str, str]:
+        found: tuple[str, str] = rig.until(
+            lambda: self.bot.outcomes().get(signal.id), timeout_s, f"an outcome for {signal.id}"
+        )
+        return found
+
+    def gateway_order(self, signal: Signal) -> dict[str, object] | None:
+        return next((o for o in self.gateway.orders() if o["orderRef"] == signal.id), None)
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Single]:
+    tmp = tmp_path_factory.mktemp("gateway")
+    procs: list[RunningProcess] = []
+    cloud = None
+    try:
+        (tmp / "credential").write_text("cred-v1")
+        redis, redis_port = rig.redis_server(tmp)
+        procs.append(redis)
+        gateway = rig.gateway(tmp, "--credential-file", str(tmp / "credential"))
+        procs.append(gateway.proc)
+        signalr, connection = rig.signalr(tmp, "gateway-signalr-key-0123456789abcd")
+        procs.append(signalr)
+        cloud = rig.Cloud(connection)
+        secrets = tmp / "secrets"
+        secrets.mkdir()
+        (secrets / "ib-credential").write_text("cred-v1\n")
+        spec = rig.bot_spec(
+            "bot-1",
+            tmp,
+            redis_port=redis_port,
+            ib_port=gateway.api_port,
+            cloud=cloud,
+            strategy=rig.write_strategy(tmp / "strategy" / "strategy.yaml"),
+            env={
+                "SPY_BOT_IB_CREDENTIAL_SECRET": "ib-credential",
+                "SPY_BOT_CREDENTIAL_CHECK_S": "0.3",
+            },
+        )
+        [bot] = rig.start_bots([spec], tmp)
+        procs.append(bot.proc)
+        rig.leader_of([bot])
+        rig.subscribed([bot])
+        yield Single(gateway, cloud, bot, secrets)
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+        if cloud is not None:
+            cloud.close()
+
+
+def test_gateway_restart_mid_order_without_duplicates(single: Single) -> None:
+    single.gateway.fault("slow-acks", {"delay_ms": 5000})
+    in_flight = rig.make_signal(ttl_s=4)
+    single.trade(in_flight)
+    lost = rig.until(lambda: single.gateway_order(in_flight), 10, "the order at the gateway")
+    assert lost["acked_at_ns"] is None
+    # The restart loses the unacknowledged order, as IB's paper servers have.
+    single.gateway.fault("restart", {"downtime_s": 1.0})
+    outcome, reason = single.outcome(in_flight)
+    assert (outcome, reason) == (
+        "rejected",
+        f"lost: the broker does not know order id {lost['orderId']}",
+    )
+    assert single.gateway_order(in_flight) is None  # never sent a second time
+    after = rig.make_signal()
+    single.trade(after)
+    assert single.outcome(after) == ("filled", "")
+    order = single.gateway_order(after)
+    assert order is not None
+    assert int(order["orderId"]) > int(lost["orderId"])  # (ids are never reused)
+    assert single.gateway.refs()[after.id] == 1
+
+
+def test_an_order_acknowledged_before_a_restart_is_adopted_not_resent(single: Single) -> None:
+    done = rig.make_signal()
+    single.trade(done)
+    assert single.outcome(done) == ("filled", "")
+    single.gateway.fault("restart", {"downtime_s": 0.5})
+    rig.until(lambda: single.bot.status().get("trading"), 20, "trading after the restart")
+    next_one = rig.make_signal()
+    single.trade(next_one)
+    assert single.outcome(next_one) == ("filled", "")
+    assert single.gateway.refs()[done.id] == 1
+
+
+def test_a_swallowed_order_is_proved_lost_at_expiry(single: Single) -> None:
+    single.gateway.fault("swallow-next-order")
+    swallowed = rig.make_signal(ttl_s=2)
+    single.trade(swallowed)
+    outcome, reason = single.outcome(swallowed)
+    assert outcome == "rejected"
+    assert "10147" in reason or reason.startswith("lost:")  # the gateway never had it
+    assert single.gateway.refs()[swallowed.id] == 1
+
+
+def test_ib_connectivity_loss_pauses_trading_until_reconciled(single: Single) -> None:
+    single.gateway.fault("connectivity-lost")
+    rig.until(lambda: not single.bot.status().get("trading"), 10, "trading paused")
+    held = rig.make_signal()
+    single.trade(held)
+    rig.until(lambda: single.bot.status().get("undecided_signals"), 10, "the signal recorded")
+    assert single.gateway_order(held) is None  # recorded, not traded while IB is away
+    single.gateway.fault("connectivity-restored")
+    assert single.outcome(held) == ("filled", "")
+    assert single.gateway.refs()[held.id] == 1
+
+
+def test_a_rotated_gateway_credential_reconnects_without_a_restart(single: Single) -> None:
+    pid = single.bot.proc.pid
+    single.gateway.set_credential("cred-v2")  # the gateway accepts only the new one from now
+    (single.secrets / "ib-credential").write_text("cred-v2\n")  # the mounted Secret updates
+    rig.until(
+        lambda: single.bot.metric("spy_bot_credential_rotations_total") >= 1, 15, "a rotation"
+    )
+    rig.until(lambda: single.bot.status().get("trading"), 20, "trading on the new session")
+    after = rig.make_signal()
+    single.trade(after)
+    assert single.outcome(after) == ("filled", "")
+    assert single.bot.proc.pid == pid
+    assert single.bot.proc.alive()
