@@ -195,12 +195,15 @@ class Gateway:
         )
 
     def _journal(self) -> None:
-        """Queue what changed since the last flush, once per order/position however often."""
+        """Queue what changed since the last flush, once per order/position however often;
+        position subscribers hear of a position once per flush too."""
         for order in self._changed_orders.values():
             if order.acked_at_ns:  # an unacknowledged order never reached IB: not persisted
                 self.store.append("order", order_record(order))
         for con_id in self._changed_positions:
-            self.store.append("position", position_record(self.account.positions[con_id]))
+            position = self.account.positions[con_id]
+            self.store.append("position", position_record(position))
+            self._push_position(position)
         if self._changed_positions:
             self.store.append("cash", self.account.cash)
         self._changed_orders.clear()
@@ -535,8 +538,6 @@ class Gateway:
                     conn.send(msg.commission_report(event.execution))
             if status.status in ("Filled", "Cancelled"):
                 self.metrics.orders.labels(status.status.lower()).inc()
-        for con_id in changed:
-            self._push_position(self.account.positions[con_id])
         self._changed_positions |= changed
         self._account_changed |= changed
 

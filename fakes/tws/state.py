@@ -25,6 +25,10 @@ FORMAT_VERSION = 1
 Record = dict[str, Any]
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 class StateError(Exception):
     """The state file exists but cannot be used; the simulator refuses to start."""
 
@@ -186,7 +190,7 @@ class StateStore:
 
     def append(self, kind: str, value: Any) -> None:
         """Queue one upsert; `flush` writes the queue (the server flushes once per batch)."""
-        self._pending.append(json.dumps({"kind": kind, "value": value}, separators=(",", ":")))
+        self._pending.append(_dumps({"kind": kind, "value": value}))
 
     def flush(self) -> None:
         if not self._pending:
@@ -203,20 +207,25 @@ class StateStore:
         return self._lines > max(50_000, 2 * records)
 
     def compact(self, state: SavedState) -> None:
-        """Write a full snapshot atomically, then start an empty journal."""
+        """Write a full snapshot atomically (streamed record by record, so its size never
+        sits in memory twice), then start an empty journal."""
         self.flush()
-        snapshot = {
-            "format": FORMAT_VERSION,
-            "counters": state.counters.as_dict(),
-            "cash": state.cash,
-            "orders": [order_record(o) for o in state.orders.values()],
-            "executions": [execution_record(e) for e in state.executions.values()],
-            "positions": [position_record(p) for p in state.positions.values()],
-        }
         temp = self.path.with_name(self.path.name + ".tmp")
+        sections = (
+            ("orders", map(order_record, state.orders.values())),
+            ("executions", map(execution_record, state.executions.values())),
+            ("positions", map(position_record, state.positions.values())),
+        )
         try:
             with temp.open("w") as out:
-                out.write(json.dumps(snapshot, separators=(",", ":")))  # one-shot: C encoder
+                out.write(f'{{"format":{FORMAT_VERSION},"counters":')
+                out.write(_dumps(state.counters.as_dict()) + f',"cash":{_dumps(state.cash)}')
+                for name, records in sections:
+                    out.write(f',"{name}":[')
+                    for index, record in enumerate(records):
+                        out.write(("," if index else "") + _dumps(record))
+                    out.write("]")
+                out.write("}")
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temp, self.path)
