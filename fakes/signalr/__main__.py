@@ -8,6 +8,7 @@ Ctrl-C stops it: clients are disconnected (they see close code 1012) and it exit
 from __future__ import annotations
 
 import argparse
+import logging
 import secrets
 import signal
 import socket
@@ -78,6 +79,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     access_key = args.access_key or secrets.token_urlsafe(32)
     sock = socket.create_server((args.host, args.port))
     host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 literal

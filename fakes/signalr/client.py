@@ -63,7 +63,7 @@ class ClientEndpoint:
             return PlainTextResponse(
                 f"The client requested an invalid protocol version '{raw_version}'", 400
             )
-        connection_id, token = self._service.reserve(names.hub_key(hub, None), version == 1)
+        connection_id, token = self._service.reserve(names.hub_key(hub), version == 1)
         body: dict[str, Any] = {"negotiateVersion": version, "connectionId": connection_id}
         if token is not None:
             body["connectionToken"] = token
@@ -80,7 +80,7 @@ class ClientEndpoint:
         except auth.Unauthorized as error:
             await websocket.send_denial_response(unauthorized(error.description))
             return
-        hub_key = names.hub_key(hub, None)
+        hub_key = names.hub_key(hub)
         presented = websocket.query_params.get("id")
         connection_id = new_id() if presented is None else self._service.claim(hub_key, presented)
         if connection_id is None:

@@ -37,7 +37,7 @@ def valid_user(name: str) -> bool:
     return 0 < len(name) <= _MAX_USER and not name.isspace()
 
 
-def hub_key(hub: str, application: str | None) -> str:
+def hub_key(hub: str, application: str | None = None) -> str:
     """Hubs are case-insensitive (the Management SDK lower-cases them); an application
     namespaces its hubs as `{application}_{hub}`, which is also the hub clients connect to."""
     return (f"{application}_{hub}" if application else hub).lower()
