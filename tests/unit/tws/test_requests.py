@@ -8,7 +8,7 @@ from typing import Any
 import ib_async
 import ib_insync
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from ibapi.contract import Contract as IbapiContract
 from ibapi.execution import ExecutionFilter as IbapiExecutionFilter
@@ -171,6 +171,7 @@ garbage = st.one_of(
 )
 
 
+@settings(deadline=None)  # on a shared, busy machine a slow example is no bug
 @given(st.sampled_from(REAL), st.integers(0, 200), garbage, st.booleans())
 def test_mutated_orders_decode_or_raise_field_error(
     fields: list[str], index: int, value: str, truncate: bool
@@ -191,6 +192,7 @@ MARKET_DATA = written(
 DETAILS = written("ib_insync", lambda c: c.reqContractDetails(1, ib_insync.Contract(**OPTION)))[0]
 
 
+@settings(deadline=None)
 @given(st.sampled_from([MARKET_DATA, DETAILS]), st.integers(0, 40), garbage, st.booleans())
 def test_mutated_requests_decode_or_raise_field_error(
     fields: list[str], index: int, value: str, truncate: bool

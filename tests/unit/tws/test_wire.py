@@ -7,7 +7,7 @@ import struct
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fakes.tws import messages as msg
@@ -51,6 +51,7 @@ def test_fields_are_encoded_as_clients_parse_them(value: object, text: str) -> N
     assert encode_field(value) == text  # type: ignore[arg-type]
 
 
+@settings(deadline=None)  # on a shared, busy machine a slow example is no bug
 @given(st.lists(field_text, max_size=30), st.integers(1, 64))
 def test_frames_survive_any_chunking(fields: list[str], chunk: int) -> None:
     data = encode_message(fields) * 3
@@ -66,6 +67,7 @@ def test_oversize_length_prefix_is_a_frame_error() -> None:
         FrameDecoder().feed(struct.pack(">I", MAX_MESSAGE_BYTES + 1) + b"x")
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=300))
 def test_frame_decoder_accepts_or_refuses_any_bytes(data: bytes) -> None:
     decoder = FrameDecoder(max_bytes=1000)
@@ -110,6 +112,7 @@ def test_no_common_version_means_none() -> None:
     assert negotiate(VersionRequest(100, 151, ""), 157) is None
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=40))
 def test_version_parser_raises_only_field_errors(data: bytes) -> None:
     with contextlib.suppress(FieldError):
@@ -130,6 +133,7 @@ def test_typed_readers() -> None:
         f.text()
 
 
+@settings(deadline=None)
 @given(st.lists(field_text, max_size=8))
 def test_typed_readers_raise_only_field_errors(fields: list[str]) -> None:
     f = Fields(fields)
@@ -152,6 +156,7 @@ numeric_or_text = st.one_of(
 
 
 @pytest.mark.parametrize("decode", DECODERS, ids=lambda d: d.__name__)
+@settings(deadline=None)
 @given(fields=st.lists(numeric_or_text, max_size=140))
 def test_request_decoders_raise_only_field_errors(
     decode: Callable[[list[str]], object], fields: list[str]
