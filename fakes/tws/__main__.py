@@ -13,6 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
+from fakes.common.serve import add_listen_args
 from fakes.tws.gateway import GatewayConfig
 from fakes.tws.server import Simulator
 from fakes.tws.state import StateError
@@ -27,8 +28,7 @@ def _positive(text: str) -> float:
 
 def parse_args(argv: list[str] | None = None) -> GatewayConfig:
     p = argparse.ArgumentParser(prog="python -m fakes.tws", description=__doc__)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True, help="API port (0: any free port)")
+    add_listen_args(p)  # --host, --port (the API port) as every fake has them
     p.add_argument("--admin-port", type=int, required=True, help="admin HTTP port (0: any)")
     p.add_argument("--seed", type=int, required=True, help="price process seed")
     p.add_argument("--state-file", type=Path, required=True, help="persisted orders and ids")

@@ -299,6 +299,8 @@ class Simulator:
     async def restart(self, downtime_s: float) -> None:
         """Like a gateway process restart: listener down, clients dropped, state reloaded
         from the state file (orders not yet acknowledged are lost), listener back up."""
+        if self.restarting:  # one restart at a time; a request during one changes nothing
+            return
         self.restarting = True
         try:
             if self._server is not None:
