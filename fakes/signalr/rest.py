@@ -117,8 +117,6 @@ class Operation:
     anonymous: bool = False
 
     def match(self, segments: list[str]) -> dict[str, str] | None:
-        if len(segments) != len(self.path):
-            return None
         values: dict[str, str] = {}
         for pattern, segment in zip(self.path, segments, strict=True):
             if pattern.startswith("{"):
@@ -144,7 +142,9 @@ class RestApi:
     def __init__(self, service: Service, verifier: auth.Verifier) -> None:
         self._service = service
         self._verifier = verifier
-        self._operations = self._table()
+        self._operations: dict[int, list[Operation]] = {}
+        for operation in self._table():  # by segment count: each call tries only its own
+            self._operations.setdefault(len(operation.path), []).append(operation)
 
     def _table(self) -> list[Operation]:
         hub, v1 = "api/hubs/{hub}", "api/v1/hubs/{hub}"
@@ -229,9 +229,8 @@ class RestApi:
     async def handle(self, request: Request) -> Response:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         segments = [unquote(s) for s in raw_path.decode("latin-1").split("/")[1:]]
-        matches = [
-            (op, params) for op in self._operations if (params := op.match(segments)) is not None
-        ]
+        candidates = self._operations.get(len(segments), [])
+        matches = [(op, params) for op in candidates if (params := op.match(segments)) is not None]
         if not matches:
             return Response(status_code=404)
         allowed = [(op, params) for op, params in matches if request.method in op.methods]
