@@ -1092,8 +1092,38 @@ def check_helm_template(ctx: Context) -> CheckResult:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(done.stdout, encoding="utf-8")
             ctx.rendered[(chart.name, env)] = target
-    result.detail = f"{len(ctx.rendered)} manifests under {ctx.rel(ctx.out_dir / 'rendered')}"
+    _render_optional_features(ctx, result, helm)
+    result.detail = (
+        f"{len(ctx.rendered)} manifests under {ctx.rel(ctx.out_dir / 'rendered')}; "
+        "spy-trading-bot also with its optional ServiceMonitor and PrometheusRule"
+    )
     return result
+
+
+def _render_optional_features(ctx: Context, result: CheckResult, helm: Path) -> None:
+    """The Prometheus Operator objects are off in dev and prod (no operator on the edge), so
+    render them once switched on: they must still come out as the CRDs expect."""
+    chart = ctx.root / "charts" / "spy-trading-bot"
+    if not chart.is_dir():
+        return
+    rule = '[{"alert":"BotDown","expr":"up{job=\\"spy-trading-bot\\"} == 0","for":"1m"}]'
+    done = ctx.run(result, [
+        str(helm), "template", chart.name, str(chart), "--namespace", "trading-bots",
+        "--kube-version", KUBERNETES_VERSION, "--values", str(chart / "values-prod.yaml"),
+        "--set", "metrics.serviceMonitor.enabled=true",
+        "--set", "metrics.prometheusRule.enabled=true",
+        "--set-json", f"metrics.prometheusRule.rules={rule}",
+    ])  # fmt: skip
+    kinds = {
+        str(document.get("kind"))
+        for document in yaml.safe_load_all(done.stdout if done.returncode == 0 else "")
+        if isinstance(document, dict)
+    }
+    for kind in ("ServiceMonitor", "PrometheusRule"):
+        if kind not in kinds:
+            detail = done.stderr.strip()[:300] or "not rendered"
+            result.fail(Finding(ctx.rel(chart / "templates"), None, "helm-template",
+                                f"{kind} with metrics.*.enabled=true: {detail}"))  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -108,3 +108,28 @@ def test_the_tools_could_not_reach_the_network(run: tuple[int, Path, dict[str, A
     _, _, report = run
 
     assert report["network"].startswith(("isolated", "not isolated"))
+
+
+def test_an_unknown_field_in_a_template_fails_kubernetes_validate(tmp_path: Path) -> None:
+    """--strict: a typo'd field is an error, reported against the template it came from."""
+    import shutil
+
+    from harness.conformance import run_checks
+    from harness.toolchain import ROOT
+
+    charts = tmp_path / "repo" / "charts"
+    shutil.copytree(ROOT / "charts", charts)
+    template = charts / "spy-trading-bot" / "templates" / "poddisruptionbudget.yaml"
+    text = template.read_text()
+    template.write_text(
+        text.replace("spec:\n  minAvailable:", "spec:\n  minAvaliable: 1\n  minAvailable:")
+    )
+
+    results = run_checks(tmp_path / "out", root=tmp_path / "repo", only={"kubernetes-validate"})
+
+    validate = {r.name: r for r in results}["kubernetes-validate"]
+    assert validate.status.value == "failed"
+    finding = validate.findings[0]
+    assert finding.file == "charts/spy-trading-bot/templates/poddisruptionbudget.yaml"
+    assert finding.rule == "kubernetes-schema-1.28"
+    assert "minAvaliable" in finding.message

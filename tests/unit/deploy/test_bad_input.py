@@ -85,3 +85,49 @@ def test_an_unjustified_checkov_skip_is_a_failure(repo: Path) -> None:
         line_of(config, "CKV_K8S_21"),
         "skip-justified",
     )
+
+
+def test_an_unformatted_terraform_file_fails_terraform_fmt(repo: Path) -> None:
+    main = repo / "infra" / "modules" / "acr" / "main.tf"
+    replace_in(main, "  sku                 = var.sku\n", "  sku = var.sku\n")
+
+    (result,) = run_checks(repo / "out", root=repo, only={"terraform-fmt"})
+
+    assert result.status is Status.FAILED
+    (finding,) = result.findings
+    if finding.rule == "tool-missing":  # before ./bootstrap builds terraform: say how to get it
+        assert "go install" in finding.message
+        return
+    assert (finding.file, finding.rule) == ("infra/modules/acr/main.tf", "terraform-fmt")
+
+
+def test_a_failing_alert_unit_test_names_the_alert(repo: Path) -> None:
+    tests = repo / "charts" / "edge-monitoring" / "files" / "prometheus" / "tests"
+    test_file = tests / "spy-hybrid.rules.test.yml"
+    quiet = "      - eval_time: 2m30s\n        alertname: VpnLinkDown\n        exp_alerts: []"
+    firing = quiet.replace(
+        "exp_alerts: []", "exp_alerts:\n          - exp_labels:\n              severity: critical"
+    )
+    replace_in(test_file, quiet, firing)  # the test now wrongly expects the alert at 2m30s
+
+    (result,) = run_checks(repo / "out", root=repo, only={"promtool-test"})
+
+    assert result.status is Status.FAILED
+    (finding,) = result.findings
+    assert finding.file.endswith("tests/spy-hybrid.rules.test.yml")
+    assert finding.rule == "promtool-test-rules"
+    assert finding.message.startswith("VpnLinkDown at 2m30s")
+
+
+def test_a_latest_base_image_fails_hadolint(repo: Path) -> None:
+    dockerfile = repo / "docker" / "spy-detector" / "Dockerfile"
+    replace_in(dockerfile, "ARG PYTHON_IMAGE=python:3.11.13-alpine3.22", "ARG PYTHON_IMAGE=python")
+    replace_in(dockerfile, "FROM ${PYTHON_IMAGE} AS runtime", "FROM python:latest AS runtime")
+
+    (result,) = run_checks(repo / "out", root=repo, only={"hadolint"})
+
+    assert result.status is Status.FAILED
+    line = line_of(dockerfile, "FROM python:latest AS runtime")
+    assert ("docker/spy-detector/Dockerfile", line, "DL3007") in {
+        (f.file, f.line, f.rule) for f in result.findings
+    }
