@@ -75,6 +75,7 @@ def up(
         profile = VpnProfile.from_rtt(vpn_rtt, min(profile.jitter_ms, vpn_rtt // 2))
     run_dir = run_dir or new_run_folder("up")
     supervisor = Supervisor(local.topology, run_dir, profile, env.value)
+    supervisor.alert = local.deployment_alerts(supervisor.address_from)
     shutdown = threading.Event()
     _stop_on_sigterm()
     seconds = supervisor.up()

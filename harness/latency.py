@@ -42,17 +42,17 @@ def make_signal(
 
 
 async def publish_at_rate(
-    bus: SignalBus, make: Callable[[int], Signal], count: int, rate_per_s: float
+    bus: SignalBus, make: Callable[[int], Signal], rate_per_s: float, done: Callable[[int], bool]
 ) -> list[Signal]:
-    """Publish `count` signals, one every 1/rate seconds on a fixed schedule (no drift); each is
-    made just before it is sent, so its created_at is its send time."""
+    """Publish one signal every 1/rate seconds on a fixed schedule (no drift) until `done(n)`
+    says n are enough; each is made just before it is sent, so created_at is its send time."""
     sent: list[Signal] = []
     start = time.monotonic()
-    for index in range(count):
-        delay = start + index / rate_per_s - time.monotonic()
+    while not done(len(sent)):
+        delay = start + len(sent) / rate_per_s - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        signal = make(index)
+        signal = make(len(sent))
         await bus.publish(signal)
         sent.append(signal)
     return sent

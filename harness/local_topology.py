@@ -9,12 +9,13 @@ of the environment, the same source the cluster deployment uses. Credentials are
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,12 +29,15 @@ from harness import components
 from harness.chart_values import DeploymentSettings, deployment_settings
 from harness.errors import HarnessError
 from harness.process import ProcessSpec, log_line
-from harness.topology import Component, RollingUpdate, Topology, Use, Wiring
+from harness.topology import Component, RollingUpdate, Side, Topology, Use, Wiring
 from harness.vpn import VpnProfile
+from system.adapters.notify_sendgrid import SendGridNotifier
+from system.ports import Alert
 
 PYTHON = sys.executable
 RELEASES = Path(__file__).with_name("releases.yaml")
 TELEGRAM_OPERATOR_CHAT = 1001
+OPERATOR_EMAIL = "operator@example.com"
 CREDENTIALS_FILE = "credentials.json"
 
 
@@ -114,6 +118,31 @@ class LocalTopology:
     profile: VpnProfile
     credentials: LocalCredentials
     settings: DeploymentSettings
+
+    def deployment_alerts(
+        self, address_from: Callable[[Side, Use], tuple[str, int]]
+    ) -> Callable[[Alert], None]:
+        """What the CD pipeline's notification step does: email the operators, with the
+        system's own SendGrid adapter."""
+
+        def send(alert: Alert) -> None:
+            host, port = address_from("internet", Use("sendgrid", "http"))
+            notifier = SendGridNotifier(
+                self.credentials.sendgrid_api_key,
+                "deployments@spy-hybrid.local",
+                [OPERATOR_EMAIL],
+                base_url=f"http://{host}:{port}",
+            )
+
+            async def deliver() -> None:
+                try:
+                    await notifier.notify(alert)
+                finally:
+                    await notifier.aclose()
+
+            asyncio.run(deliver())
+
+        return send
 
 
 def build(env: str) -> LocalTopology:
@@ -239,7 +268,7 @@ def build(env: str) -> LocalTopology:
             "SPY_BOT_TELEGRAM_POLL_S": "5",
             "SPY_BOT_SENDGRID_API_KEY_SECRET": "sendgrid-api-key",
             "SPY_BOT_SENDGRID_BASE_URL": w.url(Use("sendgrid", "http")),
-            "SPY_BOT_EMAIL_TO": '["operator@example.com"]',
+            "SPY_BOT_EMAIL_TO": json.dumps([OPERATOR_EMAIL]),
             "SPY_BOT_SHUTDOWN_GRACE_S": str(settings.termination_grace_period_seconds),
         }
         argv = [PYTHON, "-m", "system.services.bot"]

@@ -13,6 +13,7 @@ import itertools
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +27,7 @@ from harness.state import LinkRecord, ProcessRecord, TopologyState, process_star
 from harness.topology import Component, Link, RollingUpdate, Side, Topology, Use, Wiring
 from harness.toxiproxy import Toxiproxy
 from harness.vpn import VpnProfile
+from system.ports import Alert, Severity
 
 
 @dataclass
@@ -64,9 +66,15 @@ class Revision:
 
 class Supervisor:
     def __init__(
-        self, topology: Topology, run_dir: Path, profile: VpnProfile, env: str = "dev"
+        self,
+        topology: Topology,
+        run_dir: Path,
+        profile: VpnProfile,
+        env: str = "dev",
+        alert: Callable[[Alert], None] | None = None,
     ) -> None:
         self.topology = topology
+        self.alert = alert  # how the deployment controller tells operators what it did
         self.run_dir = run_dir
         self.profile = profile
         self.env = env
@@ -283,6 +291,17 @@ class Supervisor:
         back = Revision(revision + 1, previous.release, "rolled-back-to")
         if not self._roll(component, component.strategy, back.number, back.release, kept, failed):
             raise ComponentFailed(f"rollback of {component_name} to {previous.release} stalled")
+        if self.alert is not None:
+            self.alert(
+                Alert(
+                    key=f"rollout:{component_name}",
+                    severity=Severity.WARNING,
+                    title=f"{component_name} {release} rolled back to {previous.release}",
+                    body=f"No new replica of {release} became ready within "
+                    f"{component.strategy.progress_deadline_s:g} s; revision {back.number} runs "
+                    f"{previous.release} again.",
+                )
+            )
         return self._record_revision(component, back)
 
     def _roll(

@@ -19,6 +19,7 @@ pytest_plugins = [
     "scenarios.steps.vpn_link",
     "scenarios.steps.latency",
     "scenarios.steps.resilience",
+    "scenarios.steps.operations",
 ]
 
 RecordFigure = Callable[[str, dict[str, Any]], None]
@@ -37,6 +38,7 @@ def stack(run_dir: Path) -> Iterator[Stack]:
     must leave it healthy again (checked after each one)."""
     local = build(os.environ.get("SPYH_ENV", "dev"))
     supervisor = Supervisor(local.topology, run_dir / "topology", local.profile)
+    supervisor.alert = local.deployment_alerts(supervisor.address_from)
     seconds = supervisor.up()
     (run_dir / "figures").mkdir(parents=True, exist_ok=True)
     (run_dir / "figures" / "topology-up.json").write_text(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,8 +18,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from azure.data.tables import TableServiceClient
 
 from fakes.tws.instruments import expiries
+from harness.components import azurite_connection_string
 from harness.latency import LatencyResult, make_signal, publish_at_rate, wait_for_orders
 from harness.local_topology import LocalTopology
 from harness.supervisor import Supervisor
@@ -77,25 +80,48 @@ class Stack:
         ]
 
     # -- signals ---------------------------------------------------------------------------------
-    def send(
-        self, count: int, rate_per_s: float, make: Callable[[int], Signal] | None = None
-    ) -> list[Signal]:
-        """Publish through the backend's SignalR adapter, as the backend does; by default fresh
-        signals cycling over three listed contracts."""
-        contracts = self.contracts()
-        fresh = lambda index: make_signal(contracts[index % len(contracts)], index, 30.0)  # noqa: E731
+    def send(self, count: int, rate_per_s: float, ttl_s: float = 30.0) -> list[Signal]:
+        """`count` fresh signals at `rate_per_s`, as the backend publishes them."""
+        return self._publish(rate_per_s, ttl_s, lambda sent: sent >= count)
 
-        async def send() -> list[Signal]:
+    def stream_while(
+        self, rate_per_s: float, action: Callable[[], T], ttl_s: float = 30.0
+    ) -> tuple[T, list[Signal]]:
+        """Stream signals for as long as `action` takes (a kill, a rollout, an outage)."""
+        stop = threading.Event()
+        sent: list[Signal] = []
+        sender = threading.Thread(
+            target=lambda: sent.extend(self._publish(rate_per_s, ttl_s, lambda _: stop.is_set()))
+        )
+        sender.start()
+        try:
+            result = action()
+        finally:
+            stop.set()
+            sender.join()
+        return result, sent
+
+    def _publish(
+        self, rate_per_s: float, ttl_s: float, done: Callable[[int], bool]
+    ) -> list[Signal]:
+        """Publish through the backend's SignalR adapter, as the backend does: fresh signals
+        cycling over three listed contracts."""
+        contracts = self.contracts()
+
+        def make(index: int) -> Signal:
+            return make_signal(contracts[index % len(contracts)], index, ttl_s)
+
+        async def publish() -> list[Signal]:
             port = self.supervisor.instance("signalr").ports["http"]
             key = self.local.credentials.signalr_access_key
             endpoint = f"Endpoint=http://127.0.0.1:{port};AccessKey={key};Version=1.0;"
             bus = SignalRRest(SignalRConnection.parse(endpoint), "signals", "signal")
             try:
-                return await publish_at_rate(bus, make or fresh, count, rate_per_s)
+                return await publish_at_rate(bus, make, rate_per_s, done)
             finally:
                 await bus.aclose()
 
-        return asyncio.run(send())
+        return asyncio.run(publish())
 
     def orders_for(
         self, sent: list[Signal], one_way_ms: float, timeout_s: float = 30
@@ -112,6 +138,16 @@ class Stack:
             return dict(httpx.get(f"http://127.0.0.1:{port}/status", timeout=2).json())
         except httpx.HTTPError:
             return {}
+
+    def metric(self, name: str, metric: str) -> float:
+        """The sum of a Prometheus metric's samples on one bot (0 when absent)."""
+        port = self.supervisor.instance(name).ports["http"]
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(metric) and line[len(metric) : len(metric) + 1] in (" ", "{")
+        )
 
     def leader(self, timeout_s: float = 30) -> str:
         def single_trader() -> str | None:
@@ -140,6 +176,45 @@ class Stack:
             for signal_id, outcome, reason in rows:
                 outcomes.setdefault(signal_id, []).append((outcome, reason, replica))
         return outcomes
+
+    # -- what the operators were told, what reached the cloud -----------------------------------
+    def emails(self) -> list[str]:
+        """Subject and body of every email the SendGrid fake accepted."""
+        port = self.supervisor.instance("sendgrid").ports["http"]
+        body = httpx.get(f"http://127.0.0.1:{port}/__admin/messages", timeout=5).json()
+        return [
+            m["payload"].get("subject", "") + "\n" + str(m["payload"].get("content", ""))
+            for m in body["messages"]
+        ]
+
+    def vault_admin(self, path: str, body: dict[str, Any]) -> Any:
+        port = self.supervisor.instance("keyvault").ports["https"]
+        ca = self.run_dir / "keyvault" / "ca.pem"
+        response = httpx.post(
+            f"https://127.0.0.1:{port}/__admin{path}", json=body, verify=str(ca), timeout=10
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def outbox_records(self) -> set[tuple[str, str, str]]:
+        """(table, partition, row) of every record the bots' outboxes hold."""
+        records: set[tuple[str, str, str]] = set()
+        for ledger in Path(self.run_dir).glob("bot-*/data/ledger.sqlite"):
+            with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as db:
+                records |= set(db.execute("SELECT tbl, pk, rk FROM outbox").fetchall())
+        return records
+
+    def table_records(self, tables: set[str]) -> list[tuple[str, str, str]]:
+        """(table, partition, row) of every entity in those Table Storage tables, as listed."""
+        port = self.supervisor.instance("azurite").ports["table"]
+        service = TableServiceClient.from_connection_string(azurite_connection_string(port))
+        found: list[tuple[str, str, str]] = []
+        with service:
+            existing = {t.name for t in service.list_tables()}
+            for table in sorted(tables & existing):
+                client = service.get_table_client(table)
+                found += [(table, e["PartitionKey"], e["RowKey"]) for e in client.list_entities()]
+        return found
 
     # -- the link --------------------------------------------------------------------------------
     def set_rtt(self, rtt_ms: int) -> VpnProfile:

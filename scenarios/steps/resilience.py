@@ -1,79 +1,16 @@
-"""Steps for failover and gateway loss: faults during a stream of signals, then the books."""
+"""Steps for failover and gateway loss: a fault during a stream of signals, then the books."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-import pytest
 from pytest_bdd import parsers, then, when
 
-from harness.latency import make_signal
 from scenarios.conftest import RecordFigure
 from scenarios.stack import Stack, until
-from system.domain.signals import Signal
+from scenarios.steps.common import Stream
 
 LEASE_TTL_S = 3.0  # the bot's default SPY_BOT_LEASE_TTL_MS, which the local topology keeps
-
-
-@dataclass
-class Stream:
-    sent: list[Signal] = field(default_factory=list)
-    events: dict[str, int] = field(default_factory=dict)  # what happened when (wall-clock ns)
-    killed: str = ""
-
-
-@pytest.fixture
-def stream() -> Stream:
-    return Stream()
-
-
-def stream_during(
-    topology: Stack,
-    stream: Stream,
-    rate: int,
-    seconds: int,
-    ttl_s: float,
-    fault_after_s: float,
-    fault: Callable[[], None],
-) -> None:
-    """Send a stream of signals on one thread while `fault` strikes on this one."""
-    contracts = topology.contracts()
-
-    def make(index: int) -> Signal:
-        return make_signal(contracts[index % len(contracts)], index, ttl_s)
-
-    sender = threading.Thread(
-        target=lambda: stream.sent.extend(topology.send(rate * seconds, rate, make))
-    )
-    sender.start()
-    time.sleep(fault_after_s)
-    stream.events["fault_ns"] = time.time_ns()
-    fault()
-    sender.join()
-
-
-@when(
-    parsers.parse(
-        "signals with a {ttl:d} s lifetime stream at {rate:d} per second for {seconds:d} seconds"
-    )
-)
-def lifetime_stream(stream: Stream, ttl: int, rate: int, seconds: int) -> None:
-    stream.events.update(ttl_s=ttl, rate=rate, seconds=seconds)
-
-
-@when(parsers.parse("the leader is killed with SIGKILL {after:d} seconds into the stream"))
-def kill_leader(topology: Stack, stream: Stream, after: int) -> None:
-    stream.killed = topology.leader()
-
-    def kill() -> None:
-        topology.supervisor.kill(stream.killed)
-
-    e = stream.events
-    stream_during(topology, stream, e["rate"], e["seconds"], e["ttl_s"], after, kill)
-
 
 GATEWAY_FAULTS: dict[str, list[tuple[str, dict[str, float]]]] = {
     "dropped connections": [("drop-connections", {})],
@@ -82,60 +19,77 @@ GATEWAY_FAULTS: dict[str, list[tuple[str, dict[str, float]]]] = {
 }
 
 
-GATEWAY_STEP = "signals stream at {rate:d} per second for {seconds:d} seconds" + (
-    ' while the gateway suffers "{fault}"'
+@when(
+    parsers.parse(
+        "signals with a {ttl:d} s lifetime stream at {rate:d} per second for {seconds:d} seconds"
+    )
 )
+def lifetime_stream(stream: Stream, ttl: int, rate: int, seconds: int) -> None:
+    stream.details.update(ttl_s=ttl, rate=rate, seconds=seconds)
 
 
-@when(parsers.parse(GATEWAY_STEP))
+@when(parsers.parse("the leader is killed with SIGKILL {after:d} seconds into the stream"))
+def kill_leader(topology: Stack, stream: Stream, after: int) -> None:
+    leader = topology.leader()
+    stream.details["killed"] = leader
+    seconds, rate, ttl = (float(stream.details[k]) for k in ("seconds", "rate", "ttl_s"))
+
+    def kill_midway() -> None:
+        time.sleep(after)
+        stream.fault_ns = time.time_ns()
+        topology.supervisor.kill(leader)
+        time.sleep(seconds - after)
+
+    _, stream.sent = topology.stream_while(rate, kill_midway, ttl_s=ttl)
+
+
+@when(
+    parsers.parse(
+        "signals stream at {rate:d} per second for {seconds:d} seconds "
+        'while the gateway suffers "{fault}"'
+    )
+)
 def gateway_fault(topology: Stack, stream: Stream, rate: int, seconds: int, fault: str) -> None:
     def strike() -> None:
+        time.sleep(2)
+        stream.fault_ns = time.time_ns()
         for step, (name, body) in enumerate(GATEWAY_FAULTS[fault]):
             if step:
                 time.sleep(2)
             topology.gateway_fault(name, body)
+        time.sleep(max(0.0, seconds - (time.time_ns() - stream.fault_ns) / 1e9 - 2))
 
-    stream_during(topology, stream, rate, seconds, 30.0, 2, strike)
+    _, stream.sent = topology.stream_while(rate, strike)
 
 
 @then("a new leader places its first order within the lease TTL plus 1 second of the kill")
 def new_leader_in_time(topology: Stack, stream: Stream, record_figure: RecordFigure) -> None:
-    old_client = 100 + topology.supervisor.instance(stream.killed).wiring.replica
+    killed = str(stream.details["killed"])
+    old_client = 100 + topology.supervisor.instance(killed).wiring.replica
 
     def first_new_order() -> int | None:
         after = [
             o["received_at_ns"]
             for o in topology.gateway("/orders")
-            if o["clientId"] != old_client and o["received_at_ns"] > stream.events["fault_ns"]
+            if o["clientId"] != old_client and o["received_at_ns"] > stream.fault_ns
         ]
         return min(after) if after else None
 
     first = until(first_new_order, 30, "an order from a new leader")
-    takeover_s = (first - stream.events["fault_ns"]) / 1e9
+    takeover_s = (first - stream.fault_ns) / 1e9
     timeline = [
-        e
-        for e in topology.supervisor.events.read()
-        if e["t_ns"] >= stream.events["fault_ns"] - 1_000_000_000
+        e for e in topology.supervisor.events.read() if e["t_ns"] >= stream.fault_ns - 10**9
     ]
     record_figure(
         "failover",
         {
-            "killed": stream.killed,
+            "killed": killed,
             "takeover_s": round(takeover_s, 3),
             "lease_ttl_s": LEASE_TTL_S,
             "timeline": timeline,
         },
     )
-    assert takeover_s <= LEASE_TTL_S + 1, (
-        f"the new leader's first order came {takeover_s:.2f} s after the kill"
-    )
-
-
-@then("no signal has more than one order at the gateway")
-def no_duplicates(topology: Stack, stream: Stream) -> None:
-    by_ref = topology.orders_by_ref()
-    doubled = {s.id: len(by_ref[s.id]) for s in stream.sent if len(by_ref.get(s.id, [])) > 1}
-    assert not doubled, f"signals with more than one order: {doubled}"
+    assert takeover_s <= LEASE_TTL_S + 1, f"first order of the new leader {takeover_s:.2f} s after"
 
 
 @then("no order reached the gateway after its signal expired")

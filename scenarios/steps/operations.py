@@ -1,0 +1,235 @@
+"""Steps for what operators do to a running system: roll out, reconfigure, rotate a secret, and
+what they live through: a VPN outage, a storage outage."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from ib_async import IB
+from pytest_bdd import given, parsers, then, when
+
+from harness.local_topology import release_strategy
+from harness.supervisor import Revision
+from harness.vpn import end_outage, start_outage
+from scenarios.stack import Stack, until
+from scenarios.steps.common import Stream
+
+
+# -- rollouts ----------------------------------------------------------------------------------
+@when(
+    parsers.parse(
+        'the bots are rolled to release "{release}" while signals stream at {rate:d} per second'
+    )
+)
+def roll_out(topology: Stack, stream: Stream, release: str, rate: int) -> None:
+    revision, stream.sent = topology.stream_while(
+        rate, lambda: topology.supervisor.rollout("bot", release)
+    )
+    stream.details["revision"] = revision
+
+
+@then(parsers.parse('the rollout ends "{outcome}" with every bot replica on release "{release}"'))
+def rollout_outcome(topology: Stack, stream: Stream, outcome: str, release: str) -> None:
+    revision = stream.details["revision"]
+    assert isinstance(revision, Revision)
+    assert revision.outcome == outcome, f"the rollout ended {revision.outcome}"
+    bots = topology.supervisor.instances_of("bot")
+    assert [b.release for b in bots] == [release] * len(bots)
+    assert len(bots) == topology.local.settings.replicas
+
+
+@then("the operators get an email saying the release was rolled back")
+def rollback_email(topology: Stack) -> None:
+    until(lambda: any("rolled back" in e for e in topology.emails()), 15, "a rollback email")
+
+
+# -- strategy hot reload -----------------------------------------------------------------------
+def strategy_file(topology: Stack) -> Path:
+    release = topology.supervisor.instances_of("bot")[0].release
+    return topology.run_dir / "config" / release / "strategy.yaml"
+
+
+def swap_in(path: Path, text: str) -> None:
+    """Replace the file in one step, as the kubelet swaps a ConfigMap volume's contents."""
+    temporary = path.with_suffix(".swap")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+@pytest.fixture
+def bot_pids(topology: Stack) -> dict[str, int]:
+    return {b.name: b.proc.pid for b in topology.supervisor.instances_of("bot")}
+
+
+@when(parsers.parse("the strategy's order quantity is changed to {quantity:d}"))
+def change_quantity(topology: Stack, bot_pids: dict[str, int], quantity: int) -> None:
+    path = strategy_file(topology)
+    swap_in(path, path.read_text().replace("quantity: 1\n", f"quantity: {quantity}\n"))
+
+
+@then(parsers.parse("every bot trades {quantity:d} contracts per order without having restarted"))
+def quantity_applied(topology: Stack, bot_pids: dict[str, int], quantity: int) -> None:
+    until(
+        lambda: all(topology.bot_status(b).get("quantity") == quantity for b in topology.bots()),
+        20,
+        f"every bot on quantity {quantity}",
+    )
+    now = {b.name: b.proc.pid for b in topology.supervisor.instances_of("bot")}
+    assert now == bot_pids, "a bot restarted to apply its configuration"
+
+
+@then(parsers.parse("a new signal is ordered with a quantity of {quantity:d}"))
+def ordered_quantity(topology: Stack, quantity: int) -> None:
+    sent = topology.send(1, rate_per_s=1)
+    assert not topology.orders_for(sent, 0).missing
+    assert topology.orders_by_ref()[sent[0].id][0]["quantity"] == quantity
+
+
+@when("an invalid strategy is written over it")
+def invalid_strategy(topology: Stack) -> None:
+    swap_in(strategy_file(topology), "limits: [this is not a strategy\n")
+
+
+@then(parsers.parse("every bot still trades {quantity:d} contracts per order"))
+def quantity_kept(topology: Stack, quantity: int) -> None:
+    time.sleep(2)  # give the watchers time to see the bad file and refuse it
+    assert all(topology.bot_status(b).get("quantity") == quantity for b in topology.bots())
+
+
+@then("the operators get an email saying the strategy was rejected")
+def rejected_email(topology: Stack) -> None:
+    until(
+        lambda: any("Strategy config rejected" in e for e in topology.emails()),
+        15,
+        "a strategy-rejected email",
+    )
+    swap_in(
+        strategy_file(topology),
+        release_strategy(topology.supervisor.instances_of("bot")[0].release),
+    )
+
+
+# -- secret rotation ---------------------------------------------------------------------------
+@when(
+    parsers.parse(
+        "the IBKR credential is rotated in Key Vault while signals stream at {rate:d} per second"
+    )
+)
+def rotate_credential(topology: Stack, stream: Stream, bot_pids: dict[str, int], rate: int) -> None:
+    leader = topology.leader()
+    stream.details.update(leader=leader, old=topology.local.credentials.ibkr_credential)
+    new = secrets.token_urlsafe(16)
+
+    def rotate() -> None:
+        time.sleep(2)
+        topology.vault_admin("/secrets/ibkr-credential/rotate", {"value": new})
+        httpx.post(f"{topology.gateway_admin}/credential", json={"credential": new}, timeout=5)
+        until(
+            lambda: topology.metric(leader, "spy_bot_credential_rotations_total") >= 1,
+            30,
+            "the leader to pick up the new credential",
+        )
+        time.sleep(2)
+
+    _, stream.sent = topology.stream_while(rate, rotate)
+
+
+@then("the leader reconnected to the gateway with the new credential without restarting")
+def reconnected(topology: Stack, stream: Stream, bot_pids: dict[str, int]) -> None:
+    leader = str(stream.details["leader"])
+    assert topology.supervisor.instance(leader).proc.pid == bot_pids[leader], "the leader restarted"
+    until(lambda: topology.bot_status(leader).get("broker_connected"), 30, "the gateway session")
+
+
+@then("the gateway refuses a client presenting the old credential")
+def old_credential_refused(topology: Stack, stream: Stream) -> None:
+    async def connect() -> None:
+        ib = IB()
+        ib.client.optCapab = str(stream.details["old"])
+        port = topology.supervisor.instance("tws").ports["api"]
+        try:
+            await ib.connectAsync("127.0.0.1", port, clientId=990, timeout=5)
+        finally:
+            ib.disconnect()
+
+    with pytest.raises((ConnectionError, TimeoutError, asyncio.TimeoutError)):
+        asyncio.run(connect())
+
+
+# -- outages -----------------------------------------------------------------------------------
+@given("signals have been traded before the outage")
+def traded_before(topology: Stack) -> None:
+    assert not topology.orders_for(topology.send(10, rate_per_s=10), 0).missing
+
+
+@when(parsers.parse("the VPN link is down for {seconds:d} seconds"))
+def vpn_down(topology: Stack, seconds: int) -> None:
+    supervisor = topology.supervisor
+    start_outage(supervisor.api, supervisor.links)
+    try:
+        time.sleep(seconds)
+    finally:
+        end_outage(supervisor.api, supervisor.links)
+
+
+@then(parsers.parse("every bot's SignalR session is back within {seconds:d} seconds"))
+def signalr_back(topology: Stack, seconds: int) -> None:
+    topology.all_subscribed(timeout_s=seconds)
+
+
+@then("a signal sent after the outage gives exactly one order at the gateway")
+def order_after_outage(topology: Stack) -> None:
+    result = topology.orders_for(topology.send(1, rate_per_s=1), 0)
+    assert not result.missing
+    assert not result.duplicated
+
+
+@then("every record in the edge outboxes is in Table Storage exactly once")
+def outbox_delivered(topology: Stack) -> None:
+    def delivered() -> list[tuple[str, str, str]] | None:
+        produced = topology.outbox_records()
+        stored = topology.table_records({table for table, _, _ in produced})
+        return stored if produced and produced <= set(stored) else None
+
+    stored = until(delivered, 90, "every outbox record in Table Storage")
+    assert len(stored) == len(set(stored)), "a record is stored twice"
+
+
+@when(
+    parsers.parse(
+        "Table Storage is stopped for {seconds:d} seconds"
+        " while signals stream at {rate:d} per second"
+    )
+)
+def storage_down(topology: Stack, stream: Stream, seconds: int, rate: int) -> None:
+    backend = topology.supervisor.instance("backend").ports["http"]
+    probes: list[tuple[int, int]] = []
+
+    def outage() -> None:
+        topology.supervisor.stop("azurite")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            health = httpx.get(f"http://127.0.0.1:{backend}/health", timeout=5).status_code
+            ready = httpx.get(f"http://127.0.0.1:{backend}/ready", timeout=5).status_code
+            probes.append((health, ready))
+            time.sleep(1)
+        topology.supervisor.start("azurite")
+
+    _, stream.sent = topology.stream_while(rate, outage)
+    stream.details["probes"] = probes
+
+
+@then("the backend answered its liveness probe throughout and reported not ready during the outage")
+def backend_probes(stream: Stream) -> None:
+    probes = stream.details["probes"]
+    assert isinstance(probes, list)
+    assert all(health == 200 for health, _ in probes), f"liveness failed: {probes}"
+    assert any(ready != 200 for _, ready in probes), (
+        "readiness never noticed Table Storage was gone"
+    )
