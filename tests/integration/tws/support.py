@@ -108,11 +108,14 @@ class RawClient:
                 return fields
 
     def closed_by_peer(self) -> bool:
-        """True once the simulator closed the socket (messages still in flight are drained)."""
+        """True once the simulator closed the socket (messages still in flight are drained);
+        False if it stays open and silent for the socket timeout."""
         try:
             while True:
                 self.next_message()
-        except (ConnectionError, OSError):
+        except TimeoutError:
+            return False
+        except OSError:  # ConnectionError included: closed or reset by the simulator
             return True
 
     def close(self) -> None:
