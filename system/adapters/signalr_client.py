@@ -93,6 +93,13 @@ class SignalRSubscription:
         self._queue: asyncio.Queue[ReceivedSignal] = asyncio.Queue()
         self.sessions = 0
         self.connected = False
+        self._protocol: _TolerantJSON | None = None
+
+    @property
+    def last_frame_ns(self) -> int:
+        """Monotonic time of the last frame received (a signal or the service's keepalive
+        ping): how the watchdog knows the cloud-to-edge direction of the link carries traffic."""
+        return self._protocol.frame_ns if self._protocol is not None else 0
 
     def _state(self, up: bool) -> None:
         self.connected = up
@@ -123,7 +130,7 @@ class SignalRSubscription:
             await asyncio.sleep(pause)
 
     async def _session(self, opened: asyncio.Event) -> None:
-        protocol = _TolerantJSON(frozenset({self._target}), self._drop)
+        protocol = self._protocol = _TolerantJSON(frozenset({self._target}), self._drop)
         client = SignalRClient(
             self._base,
             protocol=protocol,

@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Self, TypeVar
 
@@ -20,10 +21,14 @@ from pydantic import AnyHttpUrl, Field, FilePath, SecretStr, ValidationError, mo
 from pydantic_settings import BaseSettings
 
 from system.adapters import telemetry_otel
+from system.adapters.notify_sendgrid import SendGridNotifier
+from system.adapters.notify_telegram import TelegramBot, TelegramNotifier
 from system.adapters.secrets_file import FileSecrets
-from system.ports import SecretStore
+from system.edge.alerting import FanOut
+from system.ports import Notifier, SecretStore
 
 S = TypeVar("S", bound=BaseSettings)
+SECRET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$"  # noqa: S105 - a name pattern
 log = logging.getLogger(__name__)
 
 
@@ -53,6 +58,50 @@ class EdgeSettings(BaseSettings):
         if self.telemetry == "azure" and self.appinsights_connection_string is None:
             raise ValueError("telemetry=azure needs an appinsights_connection_string")
         return self
+
+
+class NotifySettings(BaseSettings):
+    """Where alerts go: Telegram chats and email addresses; either may be left out."""
+
+    telegram_token_secret: str | None = Field(default=None, pattern=SECRET_NAME)
+    telegram_base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    telegram_chat_ids: list[int] = Field(default_factory=list)
+    sendgrid_api_key_secret: str | None = Field(default=None, pattern=SECRET_NAME)
+    sendgrid_base_url: AnyHttpUrl = AnyHttpUrl("https://api.sendgrid.com")
+    email_from: str = "spy-edge@example.com"
+    email_to: list[str] = Field(default_factory=list)
+    alert_remind_s: float = Field(default=3600.0, gt=0)
+
+
+@dataclass
+class Channels:
+    email: SendGridNotifier | None
+    telegram_bot: TelegramBot | None
+    telegram: TelegramNotifier | None
+
+    def alerts(self) -> Notifier:
+        return FanOut([n for n in (self.email, self.telegram) if n is not None])
+
+    async def aclose(self) -> None:
+        for client in (self.email, self.telegram_bot):
+            if client is not None:
+                await client.aclose()
+
+
+async def channels(settings: NotifySettings, secrets: SecretStore) -> Channels:
+    """The notification channels the settings name, with their credentials from the store."""
+    email = None
+    if settings.sendgrid_api_key_secret and settings.email_to:
+        key = (await secrets.get(settings.sendgrid_api_key_secret)).value
+        email = SendGridNotifier(
+            key, settings.email_from, settings.email_to, str(settings.sendgrid_base_url)
+        )
+    bot = telegram = None
+    if settings.telegram_token_secret and settings.telegram_chat_ids:
+        token = (await secrets.get(settings.telegram_token_secret)).value
+        bot = TelegramBot(token, str(settings.telegram_base_url))
+        telegram = TelegramNotifier(bot, settings.telegram_chat_ids)
+    return Channels(email, bot, telegram)
 
 
 def describe(error: ValidationError, prefix: str) -> str:

@@ -13,8 +13,6 @@ from redis.asyncio import Redis
 
 from system.adapters.broker_ib import IbBroker
 from system.adapters.clock import SystemClock
-from system.adapters.notify_sendgrid import SendGridNotifier
-from system.adapters.notify_telegram import TelegramBot, TelegramNotifier
 from system.adapters.signalr_client import SignalRSubscription
 from system.edge import runtime
 from system.edge.alerting import AlertGate, FanOut
@@ -26,7 +24,7 @@ from system.edge.ledger import Ledger
 from system.edge.outbox_sqlite import purge_delivered
 from system.edge.probe_server import ProbeServer
 from system.edge.strategy_config import StrategySource
-from system.ports import Notifier, SecretStore
+from system.ports import SecretStore
 from system.services.bot.commands import Commands, Operator
 from system.services.bot.metrics import BotMetrics
 from system.services.bot.samples import Sampler
@@ -83,9 +81,12 @@ class Bot:
             account=s.ib_account,
             timeout_s=s.ib_timeout_s,
         )
-        email, telegram = await self._notifiers()
-        channels: list[Notifier] = [n for n in (email, telegram[1] if telegram else None) if n]
-        alerts = AlertGate(FanOut(channels), s.alert_remind_s)
+        try:
+            self.channels = await runtime.channels(s, self._secrets)
+        except Exception as error:
+            raise StartupFailed(f"notification secrets unavailable: {error}") from None
+        self._closers.append(self.channels.aclose)
+        alerts = AlertGate(self.channels.alerts(), s.alert_remind_s)
         backoff = Backoff(s.reconnect_first_s, s.reconnect_max_s)
         self.leadership = Leadership(lease, s.lease_timing(), self._gain, self._lose)
         self.trader = Trader(
@@ -96,21 +97,21 @@ class Bot:
             strategy=self.strategy,
             telemetry=self.telemetry,
             alerts=alerts,
-            confirmations=email or FanOut([]),
+            confirmations=self.channels.email or FanOut([]),
             clock=SystemClock(),
             metrics=metrics,
             backoff=backoff,
         )
         self.commands = (
             Commands(
-                telegram[0],
+                self.channels.telegram_bot,
                 Operator(self.status, self.broker.positions, self.trader.halt, self.trader.resume),
                 frozenset(s.telegram_chat_ids),
                 metrics,
                 s.telegram_poll_s,
                 backoff,
             )
-            if telegram
+            if self.channels.telegram_bot is not None
             else None
         )
         self.subscription = SignalRSubscription(
@@ -127,27 +128,6 @@ class Bot:
         port = await self.probe.start()
         self._start_loops()
         return port
-
-    async def _notifiers(self) -> tuple[Notifier | None, tuple[TelegramBot, Notifier] | None]:
-        s = self.settings
-        email: Notifier | None = None
-        if s.sendgrid_api_key_secret and s.email_to:
-            sendgrid = SendGridNotifier(
-                await _secret(self._secrets, s.sendgrid_api_key_secret),
-                s.email_from,
-                s.email_to,
-                str(s.sendgrid_base_url),
-            )
-            self._closers.append(sendgrid.aclose)
-            email = sendgrid
-        telegram = None
-        if s.telegram_token_secret and s.telegram_chat_ids:
-            bot = TelegramBot(
-                await _secret(self._secrets, s.telegram_token_secret), str(s.telegram_base_url)
-            )
-            self._closers.append(bot.aclose)
-            telegram = (bot, TelegramNotifier(bot, s.telegram_chat_ids))
-        return email, telegram
 
     def _start_loops(self) -> None:
         s = self.settings

@@ -8,13 +8,13 @@ from pydantic import AnyHttpUrl, Field, FilePath, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from system.edge.leadership import LeaseTiming
-from system.edge.runtime import EdgeSettings
+from system.edge.runtime import SECRET_NAME, EdgeSettings, NotifySettings
 from system.edge.sqlite import Synchronous
 
-_SECRET = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$"  # noqa: S105 - a name pattern, no secret
+_SECRET = SECRET_NAME
 
 
-class BotSettings(EdgeSettings):
+class BotSettings(EdgeSettings, NotifySettings):
     model_config = SettingsConfigDict(env_prefix="SPY_BOT_", extra="ignore", frozen=True)
 
     replica_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -51,15 +51,7 @@ class BotSettings(EdgeSettings):
     sweep_s: float = Field(default=1.0, gt=0)
     metrics_sample_s: float = Field(default=60.0, gt=0)
 
-    telegram_token_secret: str | None = Field(default=None, pattern=_SECRET)
-    telegram_base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
-    telegram_chat_ids: list[int] = Field(default_factory=list)  # commands and alerts
-    telegram_poll_s: int = Field(default=25, ge=0, le=50)
-    sendgrid_api_key_secret: str | None = Field(default=None, pattern=_SECRET)
-    sendgrid_base_url: AnyHttpUrl = AnyHttpUrl("https://api.sendgrid.com")
-    email_from: str = "spy-bot@example.com"
-    email_to: list[str] = Field(default_factory=list)
-    alert_remind_s: float = Field(default=3600.0, gt=0)
+    telegram_poll_s: int = Field(default=25, ge=0, le=50)  # chats: telegram_chat_ids
 
     @model_validator(mode="after")
     def _lease_timing(self) -> BotSettings:

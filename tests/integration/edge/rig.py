@@ -93,9 +93,10 @@ def gateway(tmp: Path, *extra: str) -> Gateway:
     return Gateway(start(spec, tmp / "logs"), api, f"http://127.0.0.1:{admin}")
 
 
-def signalr(tmp: Path, access_key: str) -> tuple[RunningProcess, str]:
+def signalr(tmp: Path, access_key: str, *extra: str) -> tuple[RunningProcess, str]:
     port = free_port()
     argv = [PYTHON, "-m", "fakes.signalr", "--port", str(port), "--access-key", access_key]
+    argv += extra
     proc = start(ProcessSpec("signalr", argv, log_line(r"^Endpoint=http://")), tmp / "logs")
     return proc, f"Endpoint=http://127.0.0.1:{port};AccessKey={access_key};Version=1.0;"
 
@@ -116,7 +117,9 @@ class Cloud:
     """POST /api/negotiate as the backend serves it (API key, then the SignalR redirect), and
     publishing through the SignalR REST API: the cloud's adapter, in a thread of its own."""
 
-    def __init__(self, connection_string: str) -> None:
+    def __init__(self, connection_string: str, client_endpoint: str | None = None) -> None:
+        if client_endpoint is not None:  # clients come in through a proxy (the VPN link)
+            connection_string += f"ClientEndpoint={client_endpoint};"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.negotiations = 0
@@ -125,7 +128,12 @@ class Cloud:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self._rest = self._call(self._make_rest())
-        app = Starlette(routes=[Route("/api/negotiate", self._negotiate, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route("/api/negotiate", self._negotiate, methods=["POST"]),
+                Route("/health", self._health),
+            ]
+        )
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)  # off the main thread: it leaves signals alone
         self._serving = asyncio.run_coroutine_threadsafe(self._server.serve(), self._loop)
@@ -143,6 +151,9 @@ class Cloud:
         self.negotiations += 1
         access = self._rest.negotiate(request.query_params.get("userId"))
         return JSONResponse({"url": access.url, "accessToken": access.access_token})
+
+    async def _health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
 
     def publish(self, signal: Signal) -> None:
         self._call(self._rest.publish(signal))
