@@ -1100,6 +1100,38 @@ def check_helm_template(ctx: Context) -> CheckResult:
     return result
 
 
+def check_strategy_configmap(ctx: Context) -> CheckResult:
+    """The strategy ConfigMap the chart mounts must be one the bot accepts: it is parsed here by
+    the bot's own parser, so the chart and the code cannot drift apart unnoticed."""
+    from system.edge.strategy_config import ConfigError, parse
+
+    result = CheckResult("strategy-configmap", "system.edge.strategy_config.parse")
+    chart = ctx.root / "charts" / "spy-trading-bot"
+    for env in ENVIRONMENTS:
+        values = chart / f"values-{env}.yaml"
+        rendered = ctx.rendered.get((chart.name, env))
+        if rendered is None:
+            result.fail(
+                Finding(ctx.rel(values), None, "strategy-configmap", "chart did not render")
+            )
+            continue
+        mounted = [
+            doc["data"]["strategy.yaml"]
+            for doc in yaml.safe_load_all(rendered.read_text(encoding="utf-8"))
+            if doc and doc.get("kind") == "ConfigMap" and "strategy.yaml" in doc.get("data", {})
+        ]
+        if not mounted:
+            result.fail(Finding(ctx.rel(values), None, "strategy-configmap", "no strategy.yaml"))
+        for text in mounted:
+            try:
+                parse(text, f"{chart.name} ConfigMap ({env})")
+            except ConfigError as error:
+                line = _yaml_line(values, ["strategy"])
+                result.fail(Finding(ctx.rel(values), line, "strategy-configmap", str(error)))
+    result.detail = "dev and prod strategies parse as the bot parses them"
+    return result
+
+
 def _render_optional_features(ctx: Context, result: CheckResult, helm: Path) -> None:
     """The Prometheus Operator objects are off in dev and prod (no operator on the edge), so
     render them once switched on: they must still come out as the CRDs expect."""
@@ -1654,6 +1686,7 @@ CHECKS: dict[str, Callable[[Context], CheckResult]] = {
     "helm-lint": check_helm_lint,
     "helm-template": check_helm_template,
     "kubernetes-validate": check_kubernetes_validate,
+    "strategy-configmap": check_strategy_configmap,
     "checkov-charts": check_checkov_charts,
     "promtool-check": check_promtool_rules,
     "promtool-test": check_promtool_tests,
@@ -1664,7 +1697,7 @@ CHECKS: dict[str, Callable[[Context], CheckResult]] = {
     "systemd-analyze": check_systemd,
     "cost-model": check_cost,
 }
-_NEEDS_RENDERING = {"kubernetes-validate", "checkov-charts"}
+_NEEDS_RENDERING = {"kubernetes-validate", "checkov-charts", "strategy-configmap"}
 _SLOW = ("checkov-terraform", "checkov-charts")
 
 
