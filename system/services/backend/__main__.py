@@ -12,31 +12,11 @@ import asyncio
 import logging
 import signal
 import sys
-from contextlib import AsyncExitStack
 from types import FrameType
 
-import uvicorn
 from pydantic import ValidationError
 
-from system.dashboard import SignalrBundleMissing
-from system.services.backend.server import AnnouncingServer
-from system.services.backend.service import StartupFailed, assemble
 from system.services.backend.settings import BackendSettings, describe
-
-
-async def serve(settings: BackendSettings) -> None:
-    async with AsyncExitStack() as stack:
-        app = await assemble(settings, stack)
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            access_log=False,  # per-request lines cost throughput; /metrics counts instead
-            timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s / 2)),
-            lifespan="on",
-        )
-        await AnnouncingServer(config, "backend ready on").serve()
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
@@ -60,6 +40,10 @@ def main() -> int:
     # The Azure SDKs and httpx log every request at INFO; keep their warnings only.
     for chatty in ("azure", "httpx"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    # Imported only now: the SDKs take seconds to load, and a bad setting should fail at once.
+    from system.dashboard import SignalrBundleMissing
+    from system.services.backend.service import StartupFailed, serve
+
     try:
         asyncio.run(serve(settings))
     except (StartupFailed, SignalrBundleMissing) as error:

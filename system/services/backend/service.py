@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+import uvicorn
 from fastapi import FastAPI
 
 from system.adapters import telemetry_otel
@@ -25,6 +26,7 @@ from system.services.backend.app import create_app
 from system.services.backend.auth import ApiKeys
 from system.services.backend.detector_loop import DetectorLoop
 from system.services.backend.metrics import BackendMetrics
+from system.services.backend.server import AnnouncingServer
 from system.services.backend.settings import BackendSettings
 from system.services.backend.signal_log import SignalLog
 
@@ -168,3 +170,19 @@ async def assemble(settings: BackendSettings, stack: AsyncExitStack) -> FastAPI:
     if settings.dashboard:
         mount_dashboard(app)  # the local topology's stand-in for the Static Web App
     return app
+
+
+async def serve(settings: BackendSettings) -> None:
+    """Until SIGTERM or Ctrl-C: the app on one uvicorn worker, announced when listening."""
+    async with AsyncExitStack() as stack:
+        app = await assemble(settings, stack)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=False,  # per-request lines cost throughput; /metrics counts instead
+            timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s / 2)),
+            lifespan="on",
+        )
+        await AnnouncingServer(config, "backend ready on").serve()
