@@ -37,7 +37,7 @@ from harness.state import TopologyState
 from harness.topology import Link
 from harness.vpn import VpnProfile
 
-EDGE_STORE = "ledger.sqlite"  # a bot's ledger and outbox, in <run>/<instance>/ (its data_dir)
+EDGE_STORE = Path("data") / "ledger.sqlite"  # a bot pod's ledger and outbox, in its folder
 
 # What each kind of link is asked so that its server answers: the TWS API handshake, or HTTP.
 _TWS_HELLO = b"API\0" + struct.pack(">I", 9) + b"v157..178"

@@ -7,6 +7,7 @@ SPYH_TOPOLOGY_DIR), else the one `spyh up` started last.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -48,10 +49,10 @@ def instance(state: TopologyState, name: str) -> ProcessRecord:
 
 
 def instances_of(state: TopologyState, component: str) -> list[str]:
-    """The instances of a component: `redis`, or `bot-0`, `bot-1`, ... for replicas."""
-    found = [
-        name for name in state.instances if name == component or name.rsplit("-", 1)[0] == component
-    ]
+    """The instances (pods) of a component: `redis`, or `bot-0`, `bot-1`, ... for replicas;
+    not their sidecars (`bot-0.forwarder`)."""
+    pod = re.compile(rf"{re.escape(component)}(-\d+)?")
+    found = [name for name in state.instances if pod.fullmatch(name)]
     if not found:
         raise TargetMissing(f"no component {component!r}; running: {', '.join(state.instances)}")
     return found

@@ -19,6 +19,7 @@ Exit codes: 0 every gate held; 3 a gate was breached; 2 bad input; other non-zer
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -31,13 +32,13 @@ from locust.util.timespan import parse_timespan
 
 from chaos import topology
 from harness.errors import HarnessError
+from harness.local_topology import CREDENTIALS_FILE
 from harness.run_folder import new_run_folder
 from harness.state import TopologyState
 from harness.toolchain import ROOT
 from reports.build import build_report
 
 LOCUSTFILES = Path(__file__).parent
-API_KEY_FILE = Path("secrets") / "backend-api-key"  # the bots' mounted secret, in the run folder
 
 
 def _number(kind: type[int] | type[float], low: float, high: float | None = None) -> type:
@@ -97,18 +98,13 @@ class Target:
 
 def _from_topology(state: TopologyState, storm: bool) -> Target:
     backend = topology.url(state, "backend", "http")
-    key_file = Path(state.run_dir) / API_KEY_FILE
-    if not key_file.exists():
-        raise HarnessError(f"the topology wrote no backend API key ({key_file})")
+    credentials = json.loads((Path(state.run_dir) / CREDENTIALS_FILE).read_text())
+    key = credentials["backend_api_key"]
     if not storm:
-        return Target(backend, key_file.read_text().strip())
+        return Target(backend, key)
     topology.instances_of(state, "bot")
-    return Target(
-        backend,
-        key_file.read_text().strip(),
-        topology.url(state, "tws", "admin"),
-        float(state.profile.cloud_to_edge_ms),  # a signal travels cloud to edge
-    )
+    admin = topology.url(state, "tws", "admin")
+    return Target(backend, key, admin, float(state.profile.cloud_to_edge_ms))  # cloud to edge
 
 
 @contextmanager

@@ -144,6 +144,8 @@ def read_chaos(folder: Path) -> Part | None:
         )
         for s in results["skipped"]
     ]
+    if not results["drills"]:
+        cases.append(Case("drills", "failed", message="no drill could run on this topology"))
     for invariant in results["invariants"]:
         name = f"invariant: {invariant['name']}"
         if invariant["not_checked"]:

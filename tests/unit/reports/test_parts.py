@@ -193,10 +193,12 @@ def test_a_chaos_run_reports_verdicts_skips_invariants_and_its_timeline(tmp_path
 def test_a_chaos_run_where_nothing_could_run_is_not_a_pass(tmp_path: Path) -> None:
     run = _chaos_run(tmp_path / "20261124T210000Z-chaos", violations=[])
     results = json.loads((run / "chaos" / "results.json").read_text())
-    results["drills"], results["invariants"] = [], []
+    results["drills"] = []
     (run / "chaos" / "results.json").write_text(json.dumps(results))
     build_report(run)
-    assert _suites(run)["chaos"]["status"] == "failed"
+    chaos = _suites(run)["chaos"]
+    assert chaos["status"] == "failed"
+    assert chaos["cases"][1]["message"] == "no drill could run on this topology"
 
 
 def test_a_conformance_run_is_read_from_its_own_json_not_as_scenarios(tmp_path: Path) -> None:
