@@ -43,6 +43,8 @@ class Transport(Protocol):
 
 
 class Connection:
+    """One client: who it is, what it joined, and the outbox its writer drains."""
+
     def __init__(
         self,
         hub: Hub,
