@@ -27,7 +27,8 @@ def test_settings_are_what_the_values_say(env: str) -> None:
     assert settings.liveness.path == defaults["livenessProbe"]["path"]
     assert settings.readiness.port == defaults["containerPorts"]["http"]
     assert settings.readiness.failure_threshold == values["readinessProbe"]["failureThreshold"]
-    assert settings.progress_deadline_seconds == defaults["progressDeadlineSeconds"]
+    deadline = values.get("progressDeadlineSeconds", defaults["progressDeadlineSeconds"])
+    assert settings.progress_deadline_seconds == deadline
     assert settings.revision_history_limit == defaults["revisionHistoryLimit"]
     vpn = values["localTopology"]["vpn"]
     assert settings.vpn.cloud_to_edge.latency_ms == vpn["cloudToEdge"]["latencyMs"]
