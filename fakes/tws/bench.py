@@ -129,6 +129,7 @@ async def run(proc: RunningProcess, port: int, admin: str, args: argparse.Namesp
         f"CPU per order: simulator {sim_cpu / count * 1e6:.0f} us, "
         f"ib_async client {client_cpu / count * 1e6:.0f} us"
     )
+    rss_end = _rss_mib(proc.pid)  # before the admin listing below, whose JSON is transient
     async with httpx.AsyncClient(timeout=60) as http:
         orders = (await http.get(f"{admin}/orders")).json()
     acks = [(o["acked_at_ns"] - o["received_at_ns"]) / 1e6 for o in orders if o["acked_at_ns"]]
@@ -137,8 +138,8 @@ async def run(proc: RunningProcess, port: int, admin: str, args: argparse.Namesp
         f"p99 {_percentile(acks, 0.99):.3f} ms over {len(acks)} orders"
     )
     print(
-        f"simulator memory: {rss_start:.0f} MiB at start, "
-        f"{_rss_mib(proc.pid):.0f} MiB after {len(orders):,} orders"
+        f"simulator memory (RSS): {rss_start:.0f} MiB at start, "
+        f"{rss_end:.0f} MiB after {len(orders):,} orders"
     )
     ib.disconnect()
 
