@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -254,6 +255,27 @@ async def test_restart_mid_order_loses_the_unacknowledged_order(sim: Sim) -> Non
     redo = await filled(ib.placeOrder(SPY, ib_async.MarketOrder("BUY", 1, orderRef="redo")))
     assert redo.order.orderId > lost.order.orderId
     ib.disconnect()
+
+
+async def test_a_crash_loses_no_acknowledged_fill_and_rolls_no_id_back(tmp_path: Path) -> None:
+    state, client_id = tmp_path / "state.json", next_client_id()
+    with simulator(tmp_path, state, name="tws-crash") as sim:
+        ib = await connect(sim.port, client_id)
+        trades = [
+            await filled(ib.placeOrder(SPY, ib_async.MarketOrder("BUY", 1))) for _ in range(3)
+        ]
+        sim.proc.signal(signal.SIGKILL)
+        sim.proc.popen.wait()
+        ib.disconnect()
+    with simulator(tmp_path, state, name="tws-after-crash") as sim:
+        ib = await connect(sim.port, client_id)
+        exec_ids = {f.execution.execId for f in ib.fills()}
+        assert {t.fills[0].execution.execId for t in trades} <= exec_ids
+        after = await filled(ib.placeOrder(SPY, ib_async.MarketOrder("BUY", 1)))
+        assert after.order.orderId > max(t.order.orderId for t in trades)
+        assert after.order.permId > max(t.order.permId for t in trades)
+        assert after.fills[0].execution.execId not in exec_ids
+        ib.disconnect()
 
 
 async def test_startup_options_credential_etrade_and_fill_delay(tmp_path: Path) -> None:
