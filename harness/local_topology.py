@@ -213,7 +213,10 @@ def build(env: str) -> LocalTopology:
 
     def sendgrid(w: Wiring) -> ProcessSpec:
         key = credentials.sendgrid_api_key
-        argv = _fake("sendgrid", "--port", str(w.ports["http"]), "--api-key", key)
+        # A paid plan's quota: the free tier's 100 a day lasts seconds once every fill is
+        # confirmed by email at scenario rates.
+        quota = ["--daily-quota", "1000000"]
+        argv = _fake("sendgrid", "--port", str(w.ports["http"]), "--api-key", key, *quota)
         return ProcessSpec(w.instance, argv, log_line(r"^sendgrid ready "))
 
     def telegram(w: Wiring) -> ProcessSpec:
@@ -263,7 +266,7 @@ def build(env: str) -> LocalTopology:
             "SPY_BOT_IB_CREDENTIAL_SECRET": "ibkr-credential",
             "SPY_BOT_CREDENTIAL_CHECK_S": "2",
             "SPY_BOT_TELEGRAM_TOKEN_SECRET": "telegram-bot-token",
-            "SPY_BOT_TELEGRAM_BASE_URL": f"{w.url(Use('telegram', 'http'))}/bot",
+            "SPY_BOT_TELEGRAM_BASE_URL": w.url(Use("telegram", "http")),
             "SPY_BOT_TELEGRAM_CHAT_IDS": f"[{TELEGRAM_OPERATOR_CHAT}]",
             "SPY_BOT_TELEGRAM_POLL_S": "5",
             "SPY_BOT_SENDGRID_API_KEY_SECRET": "sendgrid-api-key",

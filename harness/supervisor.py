@@ -291,17 +291,16 @@ class Supervisor:
         back = Revision(revision + 1, previous.release, "rolled-back-to")
         if not self._roll(component, component.strategy, back.number, back.release, kept, failed):
             raise ComponentFailed(f"rollback of {component_name} to {previous.release} stalled")
-        if self.alert is not None:
-            self.alert(
-                Alert(
-                    key=f"rollout:{component_name}",
-                    severity=Severity.WARNING,
-                    title=f"{component_name} {release} rolled back to {previous.release}",
-                    body=f"No new replica of {release} became ready within "
-                    f"{component.strategy.progress_deadline_s:g} s; revision {back.number} runs "
-                    f"{previous.release} again.",
-                )
+        self._alert(
+            Alert(
+                key=f"rollout:{component_name}",
+                severity=Severity.WARNING,
+                title=f"{component_name} {release} rolled back to {previous.release}",
+                body=f"No new replica of {release} became ready within "
+                f"{component.strategy.progress_deadline_s:g} s; revision {back.number} runs "
+                f"{previous.release} again.",
             )
+        )
         return self._record_revision(component, back)
 
     def _roll(
@@ -341,6 +340,17 @@ class Supervisor:
             while len(new) < replicas and len(new) + len(replace) < replicas + strategy.max_surge:
                 new.append(self._new_instance(component, revision, release))
             time.sleep(0.1)
+
+    def _alert(self, alert: Alert) -> None:
+        """Tell the operators; a notification that fails is recorded, never fatal to the
+        rollout or rollback that raised it."""
+        if self.alert is None:
+            return
+        try:
+            self.alert(alert)
+            self.events.record("alerted", alert.key, title=alert.title)
+        except Exception as error:  # any failure of the channel is the same to us
+            self.events.record("alert-failed", alert.key, error=repr(error))
 
     def _record_revision(self, component: Component, revision: Revision) -> Revision:
         assert component.strategy is not None
