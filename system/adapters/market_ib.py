@@ -140,7 +140,10 @@ class IbMarketData:
     def _off_centre(self, spot: float) -> bool:
         if math.isnan(self._centre):
             return True
-        step = self._strikes[1] - self._strikes[0] if len(self._strikes) > 1 else 1.0
+        # Strike spacing differs along the chain (1 near the money, 5 far out): use the local one.
+        strikes = self._strikes
+        i = min(max(bisect.bisect_left(strikes, spot), 1), len(strikes) - 1)
+        step = strikes[i] - strikes[i - 1] if len(strikes) > 1 else 1.0
         return abs(spot - self._centre) >= self._settings.recentre_strikes * step
 
     async def _recentre(self, strikes: list[float], spot: float) -> None:
