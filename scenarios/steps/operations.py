@@ -28,6 +28,7 @@ from scenarios.steps.common import Stream
     )
 )
 def roll_out(topology: Stack, stream: Stream, release: str, rate: int) -> None:
+    stream.details["before"] = topology.supervisor.instances_of("bot")[0].release
     revision, stream.sent = topology.stream_while(
         rate, lambda: topology.supervisor.rollout("bot", release)
     )
@@ -42,6 +43,15 @@ def rollout_outcome(topology: Stack, stream: Stream, outcome: str, release: str)
     bots = topology.supervisor.instances_of("bot")
     assert [b.release for b in bots] == [release] * len(bots)
     assert len(bots) == topology.local.settings.replicas
+
+
+@then(
+    parsers.parse(
+        'the rollout ends "{outcome}" with every bot replica on the release it ran before'
+    )
+)
+def rolled_back(topology: Stack, stream: Stream, outcome: str) -> None:
+    rollout_outcome(topology, stream, outcome, str(stream.details["before"]))
 
 
 @then("the operators get an email saying the release was rolled back")
