@@ -32,6 +32,8 @@ from harness.toxiproxy import Toxiproxy
 from harness.vpn import VpnProfile
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+bench_app = typer.Typer(no_args_is_help=True, help="Measure the running topology.")
+app.add_typer(bench_app, name="bench")
 vpn_app = typer.Typer(
     no_args_is_help=True, help="Degrade, cut or restore the VPN link of the running topology."
 )
@@ -262,6 +264,49 @@ def scenarios(ctx: typer.Context) -> None:
     )
     typer.echo(f"report: {build_report(run_dir)}")
     raise typer.Exit(code)
+
+
+@bench_app.command("latency")
+def bench_latency(
+    signals: Annotated[int, typer.Option(min=1, max=100_000)] = 200,
+    rate: Annotated[float, typer.Option(min=0.1, max=5000, help="signals per second")] = 20.0,
+    warmup: Annotated[int, typer.Option(min=0, help="unmeasured signals first")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """Signal-to-order latency over the real path of the running topology: signals sent as
+    the backend sends them, timed by the gateway's receipt of each orderRef."""
+    import json
+
+    from harness.latency import (
+        LatencyResult,
+        listed_contracts,
+        signal_bus,
+        storm,
+        wait_for_orders,
+    )
+    from harness.local_topology import LocalCredentials
+
+    state = TopologyState.load()
+    key = LocalCredentials.load(Path(state.run_dir)).signalr_access_key
+    admin = f"http://127.0.0.1:{state.instances['tws'].ports['admin']}"
+    signalr = state.instances["signalr"].ports["http"]
+    contracts = listed_contracts(admin)
+
+    def send(count: int) -> LatencyResult:
+        sent = storm(signal_bus(signalr, key), contracts, rate, lambda n: n >= count)
+        return wait_for_orders(admin, sent, state.profile.cloud_to_edge_ms, 60)
+
+    if warmup:
+        send(warmup)  # each contract is looked up once at the gateway; steady state is measured
+    result = send(signals)
+    summary = {"rate_per_s": rate, "vpn": str(state.profile), **result.summary()}
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        for name, value in summary.items():
+            typer.echo(f"{name:<20} {value}")
+    if result.missing or result.duplicated:
+        raise typer.Exit(1)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -15,13 +15,25 @@ from typing import Any
 import httpx
 import numpy as np
 
-from system.domain.contracts import OptionContract
+from fakes.tws.instruments import expiries
+from system.adapters.signalr_rest import SignalRConnection, SignalRRest
+from system.domain.contracts import OptionContract, Right
 from system.domain.signals import Side, Signal, signal_id
 from system.ports import SignalBus
 
 # Far above any SPY option's ask: the bots' limit orders are marketable and fill at once, so no
 # order rests and the gateway's 20-active-orders-per-contract limit never interferes.
 MARKETABLE = Decimal("50")
+
+
+def listed_contracts(gateway_admin: str, count: int = 3) -> list[OptionContract]:
+    """Calls the gateway lists: next week's Friday expiry, strikes at and above spot."""
+    spot = round(httpx.get(f"{gateway_admin}/health", timeout=5).json()["spot"])
+    expiry = expiries(datetime.now(UTC).date())[1]
+    return [
+        OptionContract(symbol="SPY", expiry=expiry, strike=Decimal(spot + k), right=Right.CALL)
+        for k in range(count)
+    ]
 
 
 def make_signal(
@@ -56,6 +68,33 @@ async def publish_at_rate(
         await bus.publish(signal)
         sent.append(signal)
     return sent
+
+
+def signal_bus(signalr_port: int, access_key: str) -> SignalRRest:
+    """The backend's own SignalBus adapter, pointed at the run's SignalR service."""
+    endpoint = f"Endpoint=http://127.0.0.1:{signalr_port};AccessKey={access_key};Version=1.0;"
+    return SignalRRest(SignalRConnection.parse(endpoint), "signals", "signal")
+
+
+def storm(
+    bus: SignalRRest,
+    contracts: list[OptionContract],
+    rate_per_s: float,
+    done: Callable[[int], bool],
+    ttl_s: float = 30.0,
+) -> list[Signal]:
+    """Fresh signals cycling over `contracts` at `rate_per_s` until `done`; closes the bus."""
+
+    def make(index: int) -> Signal:
+        return make_signal(contracts[index % len(contracts)], index, ttl_s)
+
+    async def publish() -> list[Signal]:
+        try:
+            return await publish_at_rate(bus, make, rate_per_s, done)
+        finally:
+            await bus.aclose()
+
+    return asyncio.run(publish())
 
 
 @dataclass(frozen=True)

@@ -7,27 +7,28 @@ they land (the IB Gateway simulator's admin API, by orderRef); the bots are aske
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from azure.data.tables import TableServiceClient
 
-from fakes.tws.instruments import expiries
 from harness.components import azurite_connection_string
-from harness.latency import LatencyResult, make_signal, publish_at_rate, wait_for_orders
+from harness.latency import (
+    LatencyResult,
+    listed_contracts,
+    signal_bus,
+    storm,
+    wait_for_orders,
+)
 from harness.local_topology import LocalTopology
 from harness.supervisor import Supervisor
 from harness.vpn import VpnProfile
-from system.adapters.signalr_rest import SignalRConnection, SignalRRest
-from system.domain.contracts import OptionContract, Right
+from system.domain.contracts import OptionContract
 from system.domain.signals import Signal
 
 T = TypeVar("T")
@@ -71,13 +72,7 @@ class Stack:
         return by_ref
 
     def contracts(self, count: int = 3) -> list[OptionContract]:
-        """Calls the gateway lists: next week's expiry, strikes at and above spot."""
-        spot = round(self.gateway("/health")["spot"])
-        expiry = expiries(dt.datetime.now(dt.UTC).date())[1]
-        return [
-            OptionContract(symbol="SPY", expiry=expiry, strike=Decimal(spot + k), right=Right.CALL)
-            for k in range(count)
-        ]
+        return listed_contracts(self.gateway_admin, count)
 
     # -- signals ---------------------------------------------------------------------------------
     def send(self, count: int, rate_per_s: float, ttl_s: float = 30.0) -> list[Signal]:
@@ -104,24 +99,10 @@ class Stack:
     def _publish(
         self, rate_per_s: float, ttl_s: float, done: Callable[[int], bool]
     ) -> list[Signal]:
-        """Publish through the backend's SignalR adapter, as the backend does: fresh signals
-        cycling over three listed contracts."""
-        contracts = self.contracts()
-
-        def make(index: int) -> Signal:
-            return make_signal(contracts[index % len(contracts)], index, ttl_s)
-
-        async def publish() -> list[Signal]:
-            port = self.supervisor.instance("signalr").ports["http"]
-            key = self.local.credentials.signalr_access_key
-            endpoint = f"Endpoint=http://127.0.0.1:{port};AccessKey={key};Version=1.0;"
-            bus = SignalRRest(SignalRConnection.parse(endpoint), "signals", "signal")
-            try:
-                return await publish_at_rate(bus, make, rate_per_s, done)
-            finally:
-                await bus.aclose()
-
-        return asyncio.run(publish())
+        """Publish as the backend does (its SignalR adapter), cycling over listed contracts."""
+        port = self.supervisor.instance("signalr").ports["http"]
+        bus = signal_bus(port, self.local.credentials.signalr_access_key)
+        return storm(bus, self.contracts(), rate_per_s, done, ttl_s)
 
     def orders_for(
         self, sent: list[Signal], one_way_ms: float, timeout_s: float = 30
