@@ -242,6 +242,8 @@ def build(env: str) -> LocalTopology:
             "SPY_BACKEND_MARKET_SOURCE": "ib",
             "SPY_BACKEND_IB_HOST": ib_host,
             "SPY_BACKEND_IB_PORT": str(ib_port),
+            "SPY_BACKEND_IB_CREDENTIAL_SECRET": "ibkr-credential",
+            "SPY_BACKEND_DASHBOARD": "true",
             "SPY_BACKEND_TELEMETRY": "file",
             "SPY_BACKEND_TELEMETRY_DIR": str(w.run_dir / "telemetry" / w.instance),
         }

@@ -15,7 +15,7 @@ import asyncio
 import bisect
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,9 +59,16 @@ def window(strikes: list[float], spot: float, each_side: int) -> list[float]:
 
 
 class IbMarketData:
-    def __init__(self, settings: IbSettings, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: IbSettings,
+        clock: Clock | None = None,
+        credential: Callable[[], Awaitable[str]] | None = None,
+    ) -> None:
         self._settings = settings
         self._clock = clock or SystemClock()
+        # Read before every connect, so a rotated credential is used from the next reconnect.
+        self._credential = credential
         self._ib = IB()
         # IB refuses messages beyond 50 in any sliding second. ib_async's default throttle sends
         # bursts of 45 a second apart, and two bursts can land in one window on the server's
@@ -95,6 +102,8 @@ class IbMarketData:
 
     async def _connect(self) -> None:
         s = self._settings
+        if self._credential is not None:
+            self._ib.client.optCapab = await self._credential()  # startApi optionalCapabilities
         await self._ib.connectAsync(
             s.host,
             s.port,

@@ -66,7 +66,7 @@ def _telemetry(settings: BackendSettings) -> telemetry_otel.OtelTelemetry:
     return telemetry_otel.disabled(SERVICE_NAME)
 
 
-def _market(settings: BackendSettings) -> ReplayMarketData | IbMarketData:
+def _market(settings: BackendSettings, vault: KeyVaultSecrets) -> ReplayMarketData | IbMarketData:
     if settings.market_source == "replay" and settings.replay_file is not None:
         return ReplayMarketData(
             settings.replay_file, settings.replay_interval_s, settings.replay_follow
@@ -81,8 +81,19 @@ def _market(settings: BackendSettings) -> ReplayMarketData | IbMarketData:
             max_lines=settings.ib_max_lines,
             recentre_strikes=settings.ib_recentre_strikes,
             snapshot_interval_s=settings.ib_snapshot_interval_s,
-        )
+        ),
+        credential=_reader(vault, settings.ib_credential_secret),
     )
+
+
+def _reader(vault: KeyVaultSecrets, name: str | None) -> Callable[[], Awaitable[str]] | None:
+    if name is None:
+        return None
+
+    async def read() -> str:
+        return (await vault.get(name)).value
+
+    return read
 
 
 async def assemble(settings: BackendSettings, stack: AsyncExitStack) -> FastAPI:
@@ -119,7 +130,7 @@ async def assemble(settings: BackendSettings, stack: AsyncExitStack) -> FastAPI:
     stack.push_async_callback(bus.aclose)
     store = TableEventStore(tables.value)
     stack.push_async_callback(store.aclose)
-    market = _market(settings)
+    market = _market(settings, vault)
     telemetry = _telemetry(settings)
     stack.callback(telemetry.shutdown)
     loop = DetectorLoop(

@@ -60,6 +60,8 @@ class BackendSettings(BaseSettings):
     ib_host: str = "127.0.0.1"
     ib_port: int = Field(default=4002, ge=1, le=65535)
     ib_client_id: int = Field(default=17, ge=0)
+    # The secret holding the credential the gateway requires in startApi (none: not required).
+    ib_credential_secret: str | None = Field(default=None, pattern=_NAME)
     ib_expiries: int = Field(default=2, ge=1)
     ib_strikes_each_side: int = Field(default=10, ge=1)
     ib_max_lines: int = Field(default=100, ge=3)
