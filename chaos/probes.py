@@ -219,6 +219,11 @@ def gateway_connections(gateway: str, configuration: Configuration | None = None
     return int(gateway_health(topology.load(configuration), gateway)["connections"])
 
 
+def order_count(gateway: str, configuration: Configuration | None = None) -> int:
+    """Orders the gateway has received (an invariant over no order proves little)."""
+    return len(_gateway_orders(topology.load(configuration), gateway))
+
+
 def duplicate_orders(gateway: str, configuration: Configuration | None = None) -> list[str]:
     """Signal ids (orderRef) the gateway received more than one order for."""
     orders = _gateway_orders(topology.load(configuration), gateway)
@@ -350,6 +355,7 @@ CHECKS: dict[str, Callable[..., Any]] = {
         link_faults,
         gateway_status,
         gateway_connections,
+        order_count,
         duplicate_orders,
         slowest_ack_ms,
         latest_ack_ms,

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import subprocess
@@ -31,6 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -38,7 +38,7 @@ from typing import Any, NoReturn
 
 from chaoslib import convert_vars  # type: ignore[import-untyped]
 
-from chaos import journal, probes, topology
+from chaos import journal, probes, runner, topology
 from chaos.drill import Drill, DrillError, select
 from chaos.journal import Verdict
 from harness.errors import HarnessError
@@ -47,26 +47,18 @@ from harness.state import TopologyState
 from harness.toolchain import ROOT
 from reports.build import build_report
 
+GATEWAY = "tws"
 INVARIANTS: dict[str, tuple[Callable[..., list[str]], dict[str, Any]]] = {
-    "no duplicate order": (probes.duplicate_orders, {"gateway": "tws"}),
+    "no duplicate order": (probes.duplicate_orders, {"gateway": GATEWAY}),
     "no trade on an expired signal": (
         probes.orders_on_expired_signals,
-        {"gateway": "tws", "component": "bot"},
+        {"gateway": GATEWAY, "component": "bot"},
     ),
     "no lost telemetry record": (
         probes.lost_telemetry_records,
         {"component": "bot", "table_storage": "azurite", "grace_s": 60.0},
     ),
 }
-
-
-def timespan(text: str) -> float:
-    """Seconds from `90`, `90s`, `10m`, `1h30m`."""
-    found = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?", text.strip())
-    if not text.strip() or found is None:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 10m, 1h30m)")
-    hours, minutes, seconds = (int(part or 0) for part in found.groups())
-    return float(hours * 3600 + minutes * 60 + seconds)
 
 
 def positive(text: str) -> int:
@@ -79,7 +71,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spyh chaos", description=__doc__.split("\n\n")[0])
     p.add_argument("--drill", action="append", default=[], help="a drill (default: all)")
     p.add_argument("--repeats", type=positive, default=1, help="runs of each drill")
-    p.add_argument("--soak", type=timespan, help="run random drills for this long, e.g. 10m")
+    p.add_argument("--soak", type=runner.timespan, help="run random drills for this long, e.g. 10m")
     p.add_argument("--seed", type=int, default=None, help="seed of the soak's drill choice")
     p.add_argument("--topology", type=Path, help="drill this running topology's run folder")
     p.add_argument("--var", action="append", default=[], help="drill configuration KEY=VALUE")
@@ -104,12 +96,18 @@ class InvariantWatch(threading.Thread):
         self.every_s = every_s
         self.stopped = threading.Event()
         self.invariants = {}
+        self.gateway = None if topology.missing(state, {"gateway": GATEWAY}) else GATEWAY
+        self.orders_seen = 0  # what the invariants were checked over
         for name, (_, arguments) in INVARIANTS.items():
             absent = topology.missing(state, arguments)
             reason = f"needs {', '.join(absent)}" if absent else None
             self.invariants[name] = Invariant(name, not_checked=reason)
 
     def check(self) -> None:
+        if self.gateway is not None:
+            with suppress(Exception):
+                count = probes.order_count(self.gateway, self.configuration)
+                self.orders_seen = max(self.orders_seen, count)
         for name, (probe, arguments) in INVARIANTS.items():
             invariant = self.invariants[name]
             if invariant.not_checked:
@@ -170,7 +168,7 @@ class Session:
             *(f"--var={v}" for v in self.variables),
             str(drill.path),
         ]
-        env = {**os.environ, **topology.NO_EGRESS, "SPYH_TOPOLOGY_DIR": self.state.run_dir}
+        env = {**os.environ, **runner.NO_EGRESS, "SPYH_TOPOLOGY_DIR": self.state.run_dir}
         with log_path.open("wb") as log:
             # Its own session: a terminal's Ctrl-C reaches the runner only, which passes exactly
             # one SIGINT on, so a second Ctrl-C cannot cut the drill's rollbacks short.
@@ -226,7 +224,7 @@ def drills_in_order(
 def write_results(
     session: Session,
     skipped: dict[str, list[str]],
-    invariants: list[Invariant],
+    watch: InvariantWatch,
     soak_s: float | None,
 ) -> None:
     recovery: dict[str, list[float]] = {}
@@ -239,14 +237,15 @@ def write_results(
         "interrupted": session.interrupted,
         "drills": [asdict(v) for v in session.verdicts],
         "skipped": [{"drill": name, "missing": missing} for name, missing in skipped.items()],
-        "invariants": [asdict(i) for i in invariants],
+        "invariants": [asdict(i) for i in watch.invariants.values()],
+        "gateway_orders": watch.orders_seen,
         "mean_recovery_s": {name: sum(s) / len(s) for name, s in recovery.items()},
     }
     (session.out / "results.json").write_text(json.dumps(results, indent=1))
 
 
 def run_drills(args: argparse.Namespace, run_dir: Path, drills: list[Drill]) -> int:
-    with topology.running(args.topology) as state:
+    with runner.running(args.topology) as state:
         session = Session(run_dir, state, args.var)
         session.out.mkdir(parents=True, exist_ok=True)
         skipped = {d.name: d.missing_targets(state) for d in drills}
@@ -263,10 +262,11 @@ def run_drills(args: argparse.Namespace, run_dir: Path, drills: list[Drill]) -> 
                     break
         finally:
             invariants = watch.finish()
-            write_results(session, skipped, invariants, args.soak)
+            write_results(session, skipped, watch, args.soak)
             timeline = Path(state.run_dir) / "events.jsonl"
             if timeline.exists():
                 shutil.copy(timeline, run_dir / "events.jsonl")
+    print(f"invariants checked over {watch.orders_seen} orders at the gateway", flush=True)
     for invariant in invariants:
         shown = invariant.not_checked or f"{len(invariant.violations)} violations"
         print(f"invariant {invariant.name}: {shown}", flush=True)

@@ -8,29 +8,18 @@ SPYH_TOPOLOGY_DIR), else the one `spyh up` started last.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
 from harness.ports import LOOPBACK
 from harness.state import ProcessRecord, TopologyState
-from harness.toolchain import ROOT
 from harness.topology import Link
 from harness.toxiproxy import Toxiproxy
 
 Configuration = Mapping[str, Any]
 ALL_LINKS = "*"  # the whole tunnel: every link of the topology
-# For the tools the runners start (chaos, locust): whatever tries to leave loopback over HTTP
-# meets a closed local port instead.
-NO_EGRESS = {
-    "HTTP_PROXY": "http://127.0.0.1:9",
-    "HTTPS_PROXY": "http://127.0.0.1:9",
-    "NO_PROXY": "127.0.0.1,localhost",
-}
 
 
 class TargetMissing(LookupError):
@@ -77,33 +66,6 @@ def links(state: TopologyState, name: str) -> list[Link]:
 
 def listen_port(state: TopologyState, link: str) -> int:
     return next(record.listen_port for record in state.links if record.name == link)
-
-
-@contextmanager
-def running(given: Path | None) -> Iterator[TopologyState]:
-    """The topology to work on: the running one whose run folder is given, or one brought up
-    now (`spyh up --detach`) and taken down after (the load runner uses this too)."""
-    if given is not None:
-        state = TopologyState.load(given)
-        if not state.toxiproxy.is_ours():
-            raise HarnessError(f"the topology of {given} is not running")
-        yield state
-        return
-    with suppress(HarnessError):
-        current = TopologyState.load()
-        if current.toxiproxy.is_ours():
-            raise HarnessError(
-                f"a topology is already up ({current.run_dir}): drill it with "
-                "--topology, or stop it with `spyh down` first"
-            )
-    harness = [sys.executable, "-m", "harness"]
-    up = subprocess.run([*harness, "up", "--detach"], cwd=ROOT, capture_output=True, text=True)
-    if up.returncode != 0:
-        raise HarnessError(f"spyh up failed: {(up.stderr or up.stdout).strip()}")
-    try:
-        yield TopologyState.load()
-    finally:
-        subprocess.run([*harness, "down"], cwd=ROOT, capture_output=True, check=False)
 
 
 @contextmanager

@@ -28,9 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from locust.util.timespan import parse_timespan
-
-from chaos import topology
+from chaos import runner, topology
 from harness.errors import HarnessError
 from harness.local_topology import CREDENTIALS_FILE
 from harness.run_folder import new_run_folder
@@ -48,7 +46,9 @@ def _number(kind: type[int] | type[float], low: float, high: float | None = None
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"not a{' whole' if kind is int else ''} number: {text!r}"
+            ) from None
         if value < low or (high is not None and value > high):
             bounds = f"at least {low:g}" if high is None else f"between {low:g} and {high:g}"
             raise argparse.ArgumentTypeError(f"must be {bounds}: {text}")
@@ -58,21 +58,11 @@ def _number(kind: type[int] | type[float], low: float, high: float | None = None
     return parse  # type: ignore[return-value]
 
 
-def _duration(text: str) -> int:
-    try:
-        seconds = parse_timespan(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
-    if seconds < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 s: {text!r}")
-    return seconds
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spyh load", description=__doc__.split("\n\n")[0])
     p.add_argument("--users", type=_number(int, 1), default=20, help="dashboard and API users")
     p.add_argument("--spawn-rate", type=_number(float, 0.01), default=5.0, help="users/s")
-    p.add_argument("--duration", type=_duration, default=60, help="e.g. 60s, 5m")
+    p.add_argument("--duration", type=runner.timespan, default=60, help="e.g. 60s, 5m")
     p.add_argument("--signal-rate", type=_number(float, 0), default=0.0, help="bursts/s (0: off)")
     p.add_argument("--processes", type=_number(int, 1), default=1, help="Locust processes")
     where = p.add_mutually_exclusive_group()
@@ -84,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--overhead-p99-ms", type=_number(float, 0), default=5.0, help="signal-to-order p99 - VPN"
     )
-    p.add_argument("--settle", type=_duration, default=30, help="wait for the last orders")
+    p.add_argument("--settle", type=runner.timespan, default=30, help="wait for the last orders")
     return p
 
 
@@ -113,7 +103,7 @@ def target(args: argparse.Namespace) -> Iterator[Target]:
         key = args.api_key or os.environ.get("SPYH_BACKEND_API_KEY", "")
         yield Target(args.host.rstrip("/"), key)
         return
-    with topology.running(args.topology) as state:
+    with runner.running(args.topology) as state:
         try:
             yield _from_topology(state, args.signal_rate > 0)
         except topology.TargetMissing as error:
@@ -186,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir()
     try:
         with target(args) as to:
-            env = {**os.environ, **topology.NO_EGRESS, "LOCUST_API_KEY": to.api_key}
+            env = {**os.environ, **runner.NO_EGRESS, "LOCUST_API_KEY": to.api_key}
             code = subprocess.call(locust_argv(args, to, out), cwd=ROOT, env=env)
     except HarnessError as error:
         print(f"load: error: {error}", file=sys.stderr)

@@ -207,7 +207,10 @@ def _chaos_section(part: Part) -> str:
         ),
     )
     bars = plots.recovery_bars(data["mean_recovery_s"]) if data["mean_recovery_s"] else ""
-    return f"{verdicts}{bars}{skipped if data['skipped'] else ''}{invariants}"
+    evidence = (
+        f"<p>Orders at the gateway while the invariants were checked: {data['gateway_orders']}</p>"
+    )
+    return f"{verdicts}{bars}{skipped if data['skipped'] else ''}{invariants}{evidence}"
 
 
 def _conformance_section(part: Part) -> str:

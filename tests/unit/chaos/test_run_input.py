@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chaos import run
+from chaos import run, runner
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +35,7 @@ def test_bad_input_is_one_line_and_exit_2(
     [
         (["--repeats", "0"], "must be a whole number of at least 1"),
         (["--soak", "ten minutes"], "not a duration: 'ten minutes'"),
+        (["--soak", "0s"], "must be at least 1 s: '0s'"),
     ],
 )
 def test_bad_options_are_refused_by_the_parser(
@@ -49,5 +50,5 @@ def test_bad_options_are_refused_by_the_parser(
 @pytest.mark.parametrize(
     ("text", "seconds"), [("90", 90), ("90s", 90), ("10m", 600), ("1h30m", 5400), ("1m5s", 65)]
 )
-def test_durations(text: str, seconds: float) -> None:
-    assert run.timespan(text) == seconds
+def test_durations(text: str, seconds: int) -> None:
+    assert runner.timespan(text) == seconds

@@ -101,6 +101,7 @@ def _chaos_run(folder: Path, violations: list[str]) -> Path:
             },
         ],
         "mean_recovery_s": {"redis-down": 0.4},
+        "gateway_orders": 7,
     }
     (folder / "chaos" / "results.json").write_text(json.dumps(results))
     start = 1_795_558_800 * 10**9  # 2026-11-24T21:00:00Z

@@ -1,0 +1,82 @@
+"""Short Locust runs against the real local topology (`spyh up`): the backend, its Key Vault,
+SignalR, Table Storage and gateway behind their VPN links. Locust's CSV and HTML, the SLO
+verdict and the report come out of the run folder; a breached gate is a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("load") / "runs"
+
+
+def _run(runs_dir: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env={**os.environ, "SPYH_RUNS_DIR": str(runs_dir)},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def topology(runs_dir: Path) -> Iterator[Path]:
+    up = _run(runs_dir, "harness", "up", "--detach")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield (runs_dir / "latest-up").resolve()
+    finally:
+        _run(runs_dir, "harness", "down")
+
+
+@pytest.fixture
+def load(runs_dir: Path) -> Run:
+    return lambda *args: _run(runs_dir, "loadtests.run", *args)
+
+
+SHORT = ("--users", "4", "--spawn-rate", "4", "--duration", "6s")
+
+
+def test_a_run_within_its_gates_writes_locust_output_and_passes(
+    topology: Path, load: Run, runs_dir: Path
+) -> None:
+    done = load("--topology", str(topology), *SHORT, "--p99-ms", "10000", "--error-rate", "0.5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = (runs_dir / "latest-load").resolve() / "load"
+    for produced in ("locust_stats.csv", "locust_stats_history.csv", "locust.html", "slo.json"):
+        assert (out / produced).exists(), produced
+    slo = json.loads((out / "slo.json").read_text())
+    assert slo["passed"] is True
+    stats = (out / "locust_stats.csv").read_text()
+    assert "/api/negotiate" in stats
+    assert "/dashboard/" in stats
+    summary = json.loads((out.parent / "summary.json").read_text())
+    assert [(s["name"], s["status"]) for s in summary["suites"]] == [("load", "passed")]
+    assert f"report: {out.parent / 'report.html'}" in done.stdout
+
+
+def test_a_breached_gate_fails_the_run(topology: Path, load: Run, runs_dir: Path) -> None:
+    done = load("--topology", str(topology), *SHORT, "--p99-ms", "0.001")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "SLO BREACH backend p99 latency" in done.stdout
+    slo = json.loads(((runs_dir / "latest-load").resolve() / "load" / "slo.json").read_text())
+    assert slo["passed"] is False
+
+
+def test_a_second_topology_is_not_started_beside_a_running_one(topology: Path, load: Run) -> None:
+    done = load(*SHORT)
+    assert done.returncode == 2
+    assert f"a topology is already up ({topology})" in done.stderr
