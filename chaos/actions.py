@@ -18,6 +18,7 @@ from chaos.topology import Configuration
 from harness import vpn
 from harness.control import call
 from harness.vpn import VpnProfile
+from system.domain.contracts import OptionContract
 
 
 def cut_link(link: str, configuration: Configuration | None = None) -> list[str]:
@@ -120,14 +121,19 @@ def raise_unusual_activity(
     volume_multiplier: float,
     configuration: Configuration | None = None,
 ) -> list[str]:
-    """A volume surge on strikes near spot, for the detector to turn into signals."""
+    """A volume surge on strikes near spot in the nearest expiry (calls and puts), for the
+    detector to turn into signals."""
     state = topology.load(configuration)
     admin = topology.url(state, gateway, "admin")
-    spot = probes.gateway_health(state, gateway)["spot"]
-    body = {
-        "strikes": [float(round(spot) + offset) for offset in strikes_from_spot],
-        "volume_multiplier": volume_multiplier,
-    }
-    response = httpx.post(f"{admin}/market/unusual-activity", json=body, timeout=5)
-    response.raise_for_status()
-    return [contract["localSymbol"] for contract in response.json()["contracts"]]
+    strikes = [
+        float(round(probes.gateway_health(state, gateway)["spot"]) + o) for o in strikes_from_spot
+    ]
+
+    def surge(multiplier: float, expiry: str | None = None) -> list[str]:
+        body = {"strikes": strikes, "expiry": expiry, "volume_multiplier": multiplier}
+        response = httpx.post(f"{admin}/market/unusual-activity", json=body, timeout=5)
+        return [c["localSymbol"] for c in response.raise_for_status().json()["contracts"]]
+
+    listed = surge(1.0)  # a multiplier of 1 changes nothing: it names the contracts
+    nearest = min(OptionContract.from_local_symbol(symbol).expiry for symbol in listed)
+    return surge(volume_multiplier, f"{nearest:%Y%m%d}")

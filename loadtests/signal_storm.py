@@ -1,9 +1,10 @@
 """A signal storm through the real path (locust -f loadtests/signal_storm.py --host BACKEND_URL
 --gateway-admin GATEWAY_ADMIN_URL --signal-rate S --vpn-one-way-ms F).
 
-SignalStorm raises unusual activity (a volume surge on a strike near spot) at the IB Gateway
-simulator S times a second; the backend's detector turns it into signals, publishes them to the
-SignalR hub, the bots receive them over the VPN link and trade them through the gateway.
+SignalStorm raises unusual activity (a volume surge on one option near spot, in one of the two
+nearest expiries the backend streams) at the IB Gateway simulator S times a second; the
+backend's detector turns it into a signal and publishes it to the SignalR hub, the bots receive
+it over the VPN link and trade it through the gateway.
 OrderWatcher matches the gateway's orders (orderRef = signal id) with the backend's signals and
 records each signal-to-order latency (the gateway's receipt minus the signal's created_at) as a
 Locust request, so the CSV, the HTML report and the gates see it like any other.
@@ -28,9 +29,11 @@ from locust.env import Environment
 
 from harness.latency import match, wait_for_orders
 from loadtests.slo import Gate, at_most, gate, options
+from system.domain.contracts import OptionContract
 from system.domain.signals import Signal
 
 SIGNAL, SIGNAL_TO_ORDER = "SIGNAL", "signal→order"
+UNUSUAL = "/market/unusual-activity"
 _run = {"started": datetime.now(UTC)}
 
 
@@ -65,15 +68,22 @@ class SignalStorm(GatewayUser):
     def on_start(self) -> None:
         super().on_start()
         self.spot = round(self.admin.get("/health", name="gateway /health").json()["spot"])
+        listing = {"strikes": [float(self.spot)], "volume_multiplier": 1}  # names, changes nothing
+        listed = self.admin.post(UNUSUAL, json=listing, name="gateway contracts").json()
+        expiries = {
+            OptionContract.from_local_symbol(c["localSymbol"]).expiry for c in listed["contracts"]
+        }
+        self.expiries = [f"{expiry:%Y%m%d}" for expiry in sorted(expiries)[:2]]
 
     @task
     def surge(self) -> None:
         body = {
             "strikes": [float(self.spot + random.randint(-8, 8))],
+            "expiry": random.choice(self.expiries),
             "right": random.choice("CP"),
             "volume_multiplier": 50,
         }
-        self.admin.post("/market/unusual-activity", json=body, name="gateway unusual-activity")
+        self.admin.post(UNUSUAL, json=body, name="gateway unusual-activity")
 
 
 class OrderWatcher(GatewayUser):
