@@ -134,3 +134,31 @@ def test_a_malformed_drill_fails_before_anything_is_touched(
     assert "duration" in done.stderr
     assert not runs_dir.exists()  # no run folder, no drill, nothing started
     _clean(topology_dir)
+
+
+def test_a_soak_runs_random_drills_until_its_time_is_up(
+    topology_dir: Path, chaos_run: ChaosRun, runs_dir: Path
+) -> None:
+    done = chaos_run(
+        "--topology",
+        str(topology_dir),
+        "--soak",
+        "3s",
+        "--seed",
+        "7",
+        "--var",
+        "fault_s:int=1",
+        "--drill",
+        "redis-down",
+        "--drill",
+        "vpn-outage",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((_latest(runs_dir) / "chaos" / "results.json").read_text())
+    assert results["soak_s"] == 3
+    assert results["drills"]
+    assert {d["outcome"] for d in results["drills"]} == {"passed"}
+    duplicates = next(i for i in results["invariants"] if i["name"] == "no duplicate order")
+    assert duplicates["checks"] >= 1
+    assert duplicates["violations"] == []
+    _clean(topology_dir)
