@@ -9,6 +9,7 @@ runner can refuse a drill whose targets this topology does not have.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import httpx
@@ -30,6 +31,21 @@ def cut_link(link: str, configuration: Configuration | None = None) -> list[str]
     return [each.name for each in chosen]
 
 
+def _profile(link: str, profile: VpnProfile | None, configuration: Configuration | None) -> str:
+    """Put a profile (None: the topology's own) on the link, with no outage. The link is down
+    while its toxics change and comes back up after, a tunnel renegotiating: Toxiproxy 2.12 can
+    deadlock that proxy for good when a toxic is removed under a busy connection (seen on
+    tws-api, which carries the backend's market data)."""
+    state = topology.load(configuration)
+    chosen = topology.links(state, link)
+    with topology.toxiproxy(state) as api:
+        for each in chosen:
+            api.set_enabled(each.name, False)
+        vpn.apply_profile(api, chosen, profile or state.profile)
+        vpn.end_outage(api, chosen)  # its toxics go too, and every link is enabled again
+    return str(profile or state.profile)
+
+
 def degrade_link(
     link: str,
     latency_ms: int,
@@ -39,20 +55,12 @@ def degrade_link(
 ) -> str:
     """A bad-day profile on the link: one-way latency each way, jitter, a bandwidth cap."""
     profile = VpnProfile(latency_ms, latency_ms, jitter_ms, bandwidth_kbytes_s)
-    state = topology.load(configuration)
-    with topology.toxiproxy(state) as api:
-        vpn.apply_profile(api, topology.links(state, link), profile)
-    return str(profile)
+    return _profile(link, profile, configuration)
 
 
 def restore_link(link: str, configuration: Configuration | None = None) -> str:
     """End any outage and put back the profile the topology started with. Idempotent."""
-    state = topology.load(configuration)
-    chosen = topology.links(state, link)
-    with topology.toxiproxy(state) as api:
-        vpn.end_outage(api, chosen)
-        vpn.apply_profile(api, chosen, state.profile)
-    return str(state.profile)
+    return _profile(link, None, configuration)
 
 
 def kill_instance(
@@ -117,23 +125,21 @@ def gateway_fault(
 
 def raise_unusual_activity(
     gateway: str,
-    strikes_from_spot: list[int],
+    contracts: int,
     volume_multiplier: float,
     configuration: Configuration | None = None,
 ) -> list[str]:
-    """A volume surge on strikes near spot in the nearest expiry (calls and puts), for the
-    detector to turn into signals."""
+    """A volume surge on `contracts` options picked at random near spot (within 8 strikes) in
+    the nearest expiry, for the detector to turn into signals. At random, because a strategy
+    may decline a contract it already traded."""
     state = topology.load(configuration)
-    admin = topology.url(state, gateway, "admin")
-    strikes = [
-        float(round(probes.gateway_health(state, gateway)["spot"]) + o) for o in strikes_from_spot
-    ]
-
-    def surge(multiplier: float, expiry: str | None = None) -> list[str]:
-        body = {"strikes": strikes, "expiry": expiry, "volume_multiplier": multiplier}
-        response = httpx.post(f"{admin}/market/unusual-activity", json=body, timeout=5)
-        return [c["localSymbol"] for c in response.raise_for_status().json()["contracts"]]
-
-    listed = surge(1.0)  # a multiplier of 1 changes nothing: it names the contracts
-    nearest = min(OptionContract.from_local_symbol(symbol).expiry for symbol in listed)
-    return surge(volume_multiplier, f"{nearest:%Y%m%d}")
+    admin = f"{topology.url(state, gateway, 'admin')}/market/unusual-activity"
+    spot = round(probes.gateway_health(state, gateway)["spot"])
+    listing = {"strikes": [float(spot + offset) for offset in range(-8, 9)], "volume_multiplier": 1}
+    listed = httpx.post(admin, json=listing, timeout=5).raise_for_status().json()["contracts"]
+    expiry = {c["conId"]: OptionContract.from_local_symbol(c["localSymbol"]).expiry for c in listed}
+    nearest = [c for c in listed if expiry[c["conId"]] == min(expiry.values())]
+    chosen = random.sample(nearest, min(contracts, len(nearest)))
+    surge = {"con_ids": [c["conId"] for c in chosen], "volume_multiplier": volume_multiplier}
+    httpx.post(admin, json=surge, timeout=5).raise_for_status()
+    return [c["localSymbol"] for c in chosen]

@@ -247,13 +247,17 @@ def slowest_ack_ms(
     return round(max(acks, default=0.0), 3)
 
 
-def latest_ack_ms(gateway: str, configuration: Configuration | None = None) -> float | None:
-    """The placeOrder-to-ack time of the order received last; None while it waits for its ack
-    or when there is no order."""
+def latest_ack_ms(
+    gateway: str, window_s: float, configuration: Configuration | None = None
+) -> float | None:
+    """The placeOrder-to-ack time of the last order received in the last `window_s`; None while
+    it waits for its ack or when no order came in that time."""
+    since_ns = time.time_ns() - int(window_s * 1e9)
     orders = _gateway_orders(topology.load(configuration), gateway)
-    if not orders:
+    recent = [order for order in orders if order["received_at_ns"] >= since_ns]
+    if not recent:
         return None
-    latest = max(orders, key=lambda order: order["received_at_ns"])
+    latest = max(recent, key=lambda order: order["received_at_ns"])
     acked = latest["acked_at_ns"]
     return None if acked is None else round((acked - latest["received_at_ns"]) / 1e6, 3)
 

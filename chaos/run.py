@@ -215,7 +215,7 @@ def drills_in_order(
         return
     chooser, counts = random.Random(seed), dict.fromkeys((d.name for d in eligible), 0)
     deadline = time.monotonic() + soak_s
-    while time.monotonic() < deadline:
+    while eligible and time.monotonic() < deadline:
         drill = chooser.choice(eligible)
         counts[drill.name] += 1
         yield drill, counts[drill.name]
