@@ -18,6 +18,8 @@ from chaos import probes, topology
 from chaos.topology import Configuration
 from harness import vpn
 from harness.control import call
+from harness.ports import LOOPBACK
+from harness.state import TopologyState
 from harness.vpn import VpnProfile
 from system.domain.contracts import OptionContract
 
@@ -31,19 +33,23 @@ def cut_link(link: str, configuration: Configuration | None = None) -> list[str]
     return [each.name for each in chosen]
 
 
-def _profile(link: str, profile: VpnProfile | None, configuration: Configuration | None) -> str:
-    """Put a profile (None: the topology's own) on the link, with no outage. The link is down
-    while its toxics change and comes back up after, a tunnel renegotiating: Toxiproxy 2.12 can
-    deadlock that proxy for good when a toxic is removed under a busy connection (seen on
-    tws-api, which carries the backend's market data)."""
-    state = topology.load(configuration)
-    chosen = topology.links(state, link)
+def _profile(link: str, profile: VpnProfile, state: TopologyState) -> str:
+    """Put a profile on the link. Where the link already has the profile's toxics, their values
+    change in place (Toxiproxy's PATCH): removing and re-adding toxics under busy connections
+    deadlocked one proxy and crashed Toxiproxy 2.12 in drills (the tws-api link, which carries
+    the backend's market data). Otherwise `harness.vpn.apply_profile` replaces them."""
     with topology.toxiproxy(state) as api:
-        for each in chosen:
-            api.set_enabled(each.name, False)
-        vpn.apply_profile(api, chosen, profile or state.profile)
-        vpn.end_outage(api, chosen)  # its toxics go too, and every link is enabled again
-    return str(profile or state.profile)
+        for each in topology.links(state, link):
+            wanted = topology.profile_toxics(profile, each)
+            present = {toxic["name"] for toxic in api.toxics(each.name)}
+            if not wanted.keys() <= present:
+                vpn.apply_profile(api, [each], profile)
+                continue
+            toxics = f"http://{LOOPBACK}:{state.toxiproxy_api_port}/proxies/{each.name}/toxics"
+            for name, attributes in wanted.items():
+                change = {"attributes": attributes}
+                httpx.patch(f"{toxics}/{name}", json=change, timeout=10).raise_for_status()
+    return str(profile)
 
 
 def degrade_link(
@@ -55,12 +61,15 @@ def degrade_link(
 ) -> str:
     """A bad-day profile on the link: one-way latency each way, jitter, a bandwidth cap."""
     profile = VpnProfile(latency_ms, latency_ms, jitter_ms, bandwidth_kbytes_s)
-    return _profile(link, profile, configuration)
+    return _profile(link, profile, topology.load(configuration))
 
 
 def restore_link(link: str, configuration: Configuration | None = None) -> str:
     """End any outage and put back the profile the topology started with. Idempotent."""
-    return _profile(link, None, configuration)
+    state = topology.load(configuration)
+    with topology.toxiproxy(state) as api:
+        vpn.end_outage(api, topology.links(state, link))
+    return _profile(link, state.profile, state)
 
 
 def kill_instance(

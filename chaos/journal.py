@@ -28,7 +28,7 @@ class Verdict:
 
 
 def _problem(run: dict[str, Any]) -> str:
-    lines = run.get("exception") or [run.get("status", "?")]
+    lines = run.get("exception") or [run.get("status", "did not finish")]
     return f"{run['activity']['name']}: {lines[-1].strip()}"
 
 

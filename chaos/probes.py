@@ -35,7 +35,6 @@ from harness.events import EventLog
 from harness.ports import LOOPBACK
 from harness.state import TopologyState
 from harness.topology import Link
-from harness.vpn import VpnProfile
 
 EDGE_STORE = Path("data") / "ledger.sqlite"  # a bot pod's ledger and outbox, in its folder
 
@@ -166,18 +165,6 @@ def slowest_round_trip_ms(
     return round(max(ms for ms in trips.values() if ms is not None), 3)
 
 
-def _profile_toxics(profile: VpnProfile, link: Link) -> dict[str, dict[str, int]]:
-    """The toxics `harness.vpn.apply_profile` puts on a link for a profile, by name."""
-    expected = {}
-    for stream in ("upstream", "downstream"):
-        latency = profile.one_way_ms(stream, link)
-        if latency:
-            expected[f"vpn-latency-{stream}"] = {"latency": latency, "jitter": profile.jitter_ms}
-        if profile.bandwidth_kbytes_s:
-            expected[f"vpn-bandwidth-{stream}"] = {"rate": profile.bandwidth_kbytes_s}
-    return expected
-
-
 def link_faults(link: str, configuration: Configuration | None = None) -> list[str]:
     """Whatever on the chosen links differs from the profile the topology started with:
     a toxic the profile does not have, a profile toxic with other values, one missing."""
@@ -186,7 +173,7 @@ def link_faults(link: str, configuration: Configuration | None = None) -> list[s
     with topology.toxiproxy(state) as api:
         for each in topology.links(state, link):
             present = {toxic["name"]: toxic for toxic in api.toxics(each.name)}
-            expected = _profile_toxics(state.profile, each)
+            expected = topology.profile_toxics(state.profile, each)
             for name, toxic in present.items():
                 want = expected.get(name)
                 got = {key: toxic["attributes"].get(key) for key in want or {}}

@@ -4,12 +4,12 @@
                             [--topology DIR | --host URL] [--processes P]
                             [--p99-ms 50] [--error-rate 0.01] [--overhead-p99-ms 5]
 
-Dashboard and API users (loadtests/backend.py) load the backend; with --signal-rate above 0, a
-signal storm (loadtests/signal_storm.py) runs beside them through the real path, and every
-signal-to-order latency comes from the gateway's own records. Every parameter is checked
-before anything starts. Without --host the run brings a topology up (or uses --topology DIR)
-and takes it down afterwards; --host loads a backend that is already running (its API key from
---api-key or SPYH_BACKEND_API_KEY).
+Dashboard and API users (loadtests/backend.py) load the backend; with --signal-rate above 0
+(1 unless --host), a signal storm (loadtests/signal_storm.py) runs beside them through the real
+path, and every signal-to-order latency comes from the gateway's own records. Every parameter
+is checked before anything starts. Without --host the run brings a topology up (or uses
+--topology DIR) and takes it down afterwards; --host loads a backend that is already running
+(its API key from --api-key or SPYH_BACKEND_API_KEY).
 
 Writes into a run folder (`.runs/<time>-load/`): load/locust_*.csv (with the full history),
 load/locust.html, load/slo.json, load/figures/; then builds report.html.
@@ -63,7 +63,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--users", type=_number(int, 1), default=20, help="dashboard and API users")
     p.add_argument("--spawn-rate", type=_number(float, 0.01), default=5.0, help="users/s")
     p.add_argument("--duration", type=runner.timespan, default=60, help="e.g. 60s, 5m")
-    p.add_argument("--signal-rate", type=_number(float, 0), default=0.0, help="bursts/s (0: off)")
+    p.add_argument(
+        "--signal-rate", type=_number(float, 0), help="bursts/s; 0: none (default 1, 0 with --host)"
+    )
     p.add_argument("--processes", type=_number(int, 1), default=1, help="Locust processes")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--topology", type=Path, help="the run folder of a running topology")
@@ -159,6 +161,8 @@ def locust_argv(args: argparse.Namespace, to: Target, out: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.signal_rate is None:
+        args.signal_rate = 0.0 if args.host else 1.0
     problem = (
         "the signal storm needs a topology's gateway and bots: drop --host"
         if args.host and args.signal_rate > 0
