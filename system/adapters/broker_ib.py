@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
@@ -55,6 +56,12 @@ def _known(value: float | Decimal) -> float:
 
 def _occ(local_symbol: str) -> OptionContract:
     return OptionContract.from_local_symbol(local_symbol)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normal(local_symbol: str) -> str:
+    """IB's localSymbol in the domain's OCC spelling (risk reads positions on every signal)."""
+    return _occ(local_symbol).local_symbol
 
 
 class IbBroker:
@@ -241,7 +248,7 @@ class IbBroker:
         held: dict[str, int] = {}
         for position in self._ib.positions():
             if position.contract.secType == "OPT" and position.position:
-                symbol = _occ(position.contract.localSymbol).local_symbol
+                symbol = _normal(position.contract.localSymbol)
                 held[symbol] = held.get(symbol, 0) + int(position.position)
         return held
 

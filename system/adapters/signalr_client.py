@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 DropReason = str  # "malformed", "unknown_message", "unknown_target", "invalid_signal"
 
 
-class _TolerantJSON(JSONProtocol):
+class TolerantJSONProtocol(JSONProtocol):
     """The JSON hub protocol, dropping what it cannot decode instead of failing the socket."""
 
     def __init__(self, targets: frozenset[str], on_drop: Callable[[DropReason, str], None]) -> None:
@@ -93,7 +93,7 @@ class SignalRSubscription:
         self._queue: asyncio.Queue[ReceivedSignal] = asyncio.Queue()
         self.sessions = 0
         self.connected = False
-        self._protocol: _TolerantJSON | None = None
+        self._protocol: TolerantJSONProtocol | None = None
 
     @property
     def last_frame_ns(self) -> int:
@@ -108,6 +108,16 @@ class SignalRSubscription:
     def _drop(self, reason: DropReason, detail: str) -> None:
         log.warning("SignalR message dropped (%s): %s", reason, detail)
         self._count_drop(reason)
+
+    def deliver(self, arguments: list[Any], received_ns: int) -> None:
+        """The arguments of one signal invocation, received at `received_ns`: queued if valid."""
+        for argument in arguments:
+            try:
+                signal = Signal.model_validate(argument)
+            except ValidationError as error:
+                self._drop("invalid_signal", str(error).splitlines()[0])
+                continue
+            self._queue.put_nowait(ReceivedSignal(signal, received_ns))
 
     async def signals(self) -> AsyncIterator[ReceivedSignal]:
         while True:
@@ -130,7 +140,7 @@ class SignalRSubscription:
             await asyncio.sleep(pause)
 
     async def _session(self, opened: asyncio.Event) -> None:
-        protocol = self._protocol = _TolerantJSON(frozenset({self._target}), self._drop)
+        protocol = self._protocol = TolerantJSONProtocol(frozenset({self._target}), self._drop)
         client = SignalRClient(
             self._base,
             protocol=protocol,
@@ -148,14 +158,7 @@ class SignalRSubscription:
             self._state(False)
 
         async def on_signal(arguments: list[Any]) -> None:
-            received_ns = protocol.frame_ns
-            for argument in arguments:
-                try:
-                    signal = Signal.model_validate(argument)
-                except ValidationError as error:
-                    self._drop("invalid_signal", str(error).splitlines()[0])
-                    continue
-                self._queue.put_nowait(ReceivedSignal(signal, received_ns))
+            self.deliver(arguments, protocol.frame_ns)
 
         client.on_open(on_open)
         client.on_close(on_close)

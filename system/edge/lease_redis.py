@@ -63,8 +63,3 @@ class RedisLease:
 
     async def release(self, token: int) -> None:
         await self._release(keys=[self.key], args=[self.fence(token)])
-
-    async def holder_of(self) -> str | None:
-        """Who holds the lease now ("<holder>:<token>"), for /status and health."""
-        value: Any = await self.redis.get(self.key)
-        return None if value is None else value.decode() if isinstance(value, bytes) else value

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -66,7 +67,7 @@ CREATE TABLE IF NOT EXISTS executions (
     commission TEXT NOT NULL,
     executed_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS flags (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS committed (day TEXT PRIMARY KEY, cents INTEGER NOT NULL);
 """
 
 _WORKING = (
@@ -76,6 +77,10 @@ _WORKING = (
     OrderStatus.PARTIALLY_FILLED,
 )
 _VOID = (OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
+# Literal (enum) values, so the planner can use the partial index: risk reads the live orders
+# on every signal, and they are few however long the day's history grows.
+_LIVE_SQL = "status IN (" + ",".join(f"'{s.value}'" for s in _WORKING) + ")"
+_INDEXES = f"CREATE INDEX IF NOT EXISTS orders_live ON orders(contract, side) WHERE {_LIVE_SQL};"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +115,7 @@ class Ledger:
     def __init__(self, conn: sqlite3.Connection, replica: str) -> None:
         self._conn = conn
         self.replica = replica
-        conn.executescript(_SCHEMA + outbox_sqlite.SCHEMA)
+        conn.executescript(_SCHEMA + _INDEXES + outbox_sqlite.SCHEMA)
 
     @classmethod
     def open(
@@ -124,6 +129,11 @@ class Ledger:
 
     def close(self) -> None:
         self._conn.close()
+
+    def atomic(self) -> AbstractContextManager[object]:
+        """Several ledger changes as one transaction (one commit); never hold it across an
+        await, or another task's change would join it."""
+        return transaction(self._conn)
 
     # -- signals ---------------------------------------------------------------------------
 
@@ -225,6 +235,7 @@ class Ledger:
             )
             if cursor.rowcount != 1:
                 return False
+            self._commit_notional(day_of(now), cents)
             self._audit(
                 intent.signal_id,
                 OrderStatus.INTENDED.value,
@@ -264,7 +275,8 @@ class Ledger:
         resend; late events are ignored). A terminal status returned means it just became so."""
         with transaction(self._conn):
             row = self._conn.execute(
-                "SELECT status, filled FROM orders WHERE signal_id = ?", (signal_id,)
+                "SELECT status, filled, day, notional_cents FROM orders WHERE signal_id = ?",
+                (signal_id,),
             ).fetchone()
             if row is None:
                 return None
@@ -284,6 +296,8 @@ class Ledger:
                 (new.value, new_filled, reason, now.isoformat(), signal_id),
             )
             self._set_ids(signal_id, broker_order_id, perm_id)
+            if new in _VOID and new_filled == 0:  # nothing traded: its premium is free again
+                self._commit_notional(row["day"], -row["notional_cents"])
             partial = new is OrderStatus.PARTIALLY_FILLED
             self._audit(
                 signal_id,
@@ -361,11 +375,9 @@ class Ledger:
 
     def working(self) -> dict[str, int]:
         """Signed quantity still to be filled by live orders, by OCC local symbol."""
-        marks = ",".join("?" * len(_WORKING))
         rows = self._conn.execute(
-            f"SELECT contract, side, SUM(quantity - filled) AS n FROM orders "  # noqa: S608
-            f"WHERE status IN ({marks}) GROUP BY contract, side",
-            [s.value for s in _WORKING],
+            "SELECT contract, side, SUM(quantity - filled) AS n FROM orders "  # noqa: S608
+            f"WHERE {_LIVE_SQL} GROUP BY contract, side"
         ).fetchall()
         working: dict[str, int] = {}
         for r in rows:
@@ -380,31 +392,23 @@ class Ledger:
         return int(row["n"])
 
     def committed_notional(self, day: str) -> Decimal:
-        """Premium of the day's orders that were not rejected, cancelled unfilled or expired."""
-        marks = ",".join("?" * len(_VOID))
-        row = self._conn.execute(
-            f"SELECT COALESCE(SUM(notional_cents), 0) AS c FROM orders "  # noqa: S608
-            f"WHERE day = ? AND (status NOT IN ({marks}) OR filled > 0)",
-            [day, *(s.value for s in _VOID)],
-        ).fetchone()
-        return Decimal(int(row["c"])) / 100
+        """Premium of the day's orders that were not rejected, cancelled unfilled or expired
+        (kept as a running total, maintained with each order's changes)."""
+        row = self._conn.execute("SELECT cents FROM committed WHERE day = ?", (day,)).fetchone()
+        return Decimal(int(row["cents"]) if row else 0) / 100
+
+    def _commit_notional(self, day: str, cents: int) -> None:
+        self._conn.execute(
+            "INSERT INTO committed VALUES (?, ?) "
+            "ON CONFLICT(day) DO UPDATE SET cents = cents + excluded.cents",
+            (day, cents),
+        )
 
     def max_broker_order_id(self) -> int:
         row = self._conn.execute(
             "SELECT COALESCE(MAX(broker_order_id), 0) AS m FROM orders"
         ).fetchone()
         return int(row["m"])
-
-    def flag(self, name: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM flags WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row["value"])
-
-    def set_flag(self, name: str, value: str) -> None:
-        with transaction(self._conn):
-            self._conn.execute(
-                "INSERT INTO flags VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = ?",
-                (name, value, value),
-            )
 
     # -- audit -----------------------------------------------------------------------------
 

@@ -40,7 +40,11 @@ def connect(
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: never half-applied."""
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: never half-applied. Inside an
+    open transaction it joins it: the outermost one commits (or rolls back) everything."""
+    if conn.in_transaction:
+        yield conn
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

@@ -55,7 +55,7 @@ class BotMetrics:
             "spy_bot_signalr_connected", "1 while the SignalR connection is open", registry=r
         )
         self.signalr_reconnects = Counter(
-            "spy_bot_signalr_reconnects", "SignalR connection attempts after a loss", registry=r
+            "spy_bot_signalr_reconnects", "SignalR sessions opened after a lost one", registry=r
         )
         self.reconciliations = Counter(
             "spy_bot_reconciliations", "Reconciliations against the broker", registry=r

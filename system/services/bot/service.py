@@ -119,7 +119,7 @@ class Bot:
             target=s.signalr_target,
             headers={"X-API-Key": api_key},
             on_drop=lambda reason: metrics.messages.labels(reason).inc(),
-            on_state=lambda up: metrics.signalr_connected.set(1 if up else 0),
+            on_state=self._signalr_state,
             reconnect=backoff,
         )
         self.probe = ProbeServer(
@@ -180,6 +180,11 @@ class Bot:
             log.info("IBKR credential rotated (version %s); reconnecting", current.version[:8])
             self.metrics.credential_rotations.inc()
             await self.trader.reconnect("IBKR credential rotated")
+
+    def _signalr_state(self, up: bool) -> None:
+        self.metrics.signalr_connected.set(1 if up else 0)
+        if up and self.subscription.sessions > 1:
+            self.metrics.signalr_reconnects.inc()
 
     # -- leadership ----------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 Every replica records every signal it receives. Only the leader that has reconciled with the
 broker since it last (re)connected or took over decides them: strategy, risk, then one order
-with orderRef = signal id, intended in the ledger before it is written. The hot path runs
-without yielding to the event loop between receiving a signal and writing its order.
+with orderRef = signal id, intended in the ledger before it is written. On that path nothing
+waits for I/O: the ledger's changes are one short SQLite transaction on the event loop, and the
+lease is checked again right before the order is written to the gateway socket.
 
 Standbys mirror the leader's outcomes from the leader board, so each ledger closes every signal
 it saw. A leader that loses its lease, its broker session or its gateway's connectivity stops
@@ -113,44 +114,41 @@ class Trader:
 
     async def consume(self, received: ReceivedSignal) -> None:
         now = self._clock.now()
-        signal = received.signal
-        if not self.ledger.observe(signal, now):
-            self.metrics.messages.labels("duplicate").inc()
-            return
-        self.metrics.messages.labels("signal").inc()
         if self.trading:
-            await self._decide(signal, received.received_ns, now)
+            await self._trade(received.signal, received.received_ns, now, observe=True)
+        elif self.ledger.observe(received.signal, now):
+            self.metrics.messages.labels("signal").inc()  # decided by the leader, or later
+        else:
+            self.metrics.messages.labels("duplicate").inc()
 
-    async def _decide(self, signal: Signal, received_ns: int, now: datetime) -> None:
+    async def _trade(self, signal: Signal, received_ns: int, now: datetime, observe: bool) -> None:
+        """Record (if `observe`), decide and, if approved, send: every ledger change before the
+        order leaves is one transaction, and nothing awaits between the lease check and the
+        write to the socket."""
         token = self._gate.token
         if token is None:
             return
-        config = self.strategy.current
-        with self._telemetry.span("bot.decide", parent=signal.trace_context):
-            if signal.is_expired(now):
-                self._close(signal.id, OrderStatus.EXPIRED, "expired before it was traded", token)
+        positions = await self.broker.positions()  # awaited before the transaction opens
+        # One span from decision to the order on the wire, child of the detector's signal
+        # span (the trace context crossed the VPN inside the signal).
+        attributes = {"order_ref": signal.id, "replica": self.ledger.replica}
+        with self._telemetry.span("bot.order", parent=signal.trace_context, attributes=attributes):
+            with self.ledger.atomic():
+                if observe:
+                    if not self.ledger.observe(signal, now):
+                        self.metrics.messages.labels("duplicate").inc()
+                        return
+                    self.metrics.messages.labels("signal").inc()
+                intent = self._decide(signal, token, now, positions)
+            if intent is None or not self._gate.may_trade():
                 return
-            intent = config.intent(signal)
-            if isinstance(intent, str):
-                self._close(signal.id, OrderStatus.REJECTED, intent, token)
+            try:
+                order = await self.broker.place(intent)
+            except BROKER_ERRORS as error:
+                # Raised before anything was written: no order exists for this signal.
+                self._order_failed(signal.id, f"not sent: {error}", now)
+                self._not_ready(f"broker unusable: {error}")
                 return
-            exposure = await self._exposure(now)
-            verdict = assess(signal, intent, self._limits(config), exposure, now)
-            if not verdict.approved:
-                self._close(signal.id, OrderStatus.REJECTED, verdict.reason, token)
-                return
-            if not self._gate.may_trade():  # the lease deadline passed while we looked
-                return
-            if not self.ledger.intend(intent, token, now, time.time_ns()):
-                return
-            with self._telemetry.span("bot.place_order", attributes={"order_ref": signal.id}):
-                try:
-                    order = await self.broker.place(intent)
-                except BROKER_ERRORS as error:
-                    # Raised before anything was written: no order exists for this signal.
-                    self._order_failed(signal.id, f"not sent: {error}", now)
-                    self._not_ready(f"broker unusable: {error}")
-                    return
             self.metrics.place_seconds.observe((time.monotonic_ns() - received_ns) / 1e9)
             self.metrics.signal_to_order_seconds.observe(
                 max(0.0, (self._clock.now() - signal.created_at).total_seconds())
@@ -160,17 +158,40 @@ class Trader:
                 signal.id, OrderStatus.PLACED, now, broker_order_id=order.broker_order_id
             )
 
+    def _decide(
+        self, signal: Signal, token: int, now: datetime, positions: dict[str, int]
+    ) -> OrderIntent | None:
+        """Strategy and risk: the intent to send (already in the ledger), or None with the
+        signal closed and the reason recorded."""
+        if signal.is_expired(now):
+            self._close(signal.id, OrderStatus.EXPIRED, "expired before it was traded", token)
+            return None
+        config = self.strategy.current
+        intent = config.intent(signal)
+        if isinstance(intent, str):
+            self._close(signal.id, OrderStatus.REJECTED, intent, token)
+            return None
+        verdict = assess(signal, intent, self._limits(config), self._exposure(now, positions), now)
+        if not verdict.approved:
+            self._close(signal.id, OrderStatus.REJECTED, verdict.reason, token)
+            return None
+        if not self._gate.may_trade():  # the lease deadline passed: leave it to the next leader
+            return None
+        if not self.ledger.intend(intent, token, now, time.time_ns()):
+            return None
+        return intent
+
     def _limits(self, config: StrategyConfig) -> RiskLimits:
         if self.halted is None or config.limits.kill_switch:
             return config.limits
         return config.limits.model_copy(update={"kill_switch": True})
 
-    async def _exposure(self, now: datetime) -> Exposure:
-        positions = dict(await self.broker.positions())
+    def _exposure(self, now: datetime, positions: dict[str, int]) -> Exposure:
+        held = dict(positions)
         for symbol, quantity in self.ledger.working().items():
-            positions[symbol] = positions.get(symbol, 0) + quantity
+            held[symbol] = held.get(symbol, 0) + quantity
         return Exposure(
-            positions=positions,
+            positions=held,
             orders_last_minute=self.ledger.orders_since(time.time_ns() - 60_000_000_000),
             open_notional=self.ledger.committed_notional(day_of(now)),
         )
@@ -394,7 +415,7 @@ class Trader:
         ]
         for signal in trades + late:
             if self.trading:
-                await self._decide(signal, time.monotonic_ns(), self._clock.now())
+                await self._trade(signal, time.monotonic_ns(), self._clock.now(), observe=False)
 
     async def _adopt(self, action: Adopt, token: int, now: datetime) -> None:
         signal, order = action.signal, action.order

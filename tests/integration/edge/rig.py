@@ -36,6 +36,7 @@ PYTHON = sys.executable
 API_KEY = "edge-test-key"
 HUB = "signals"
 TARGET = "signal"
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"  # the detector's span
 
 
 def until(check: Callable[[], Any], timeout_s: float = 20.0, what: str = "condition") -> Any:
@@ -215,7 +216,7 @@ def make_signal(
         reason="integration test",
         expires_at=now + dt.timedelta(seconds=ttl_s),
         reference_price=Decimal("4.00"),
-        trace_context={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+        trace_context={"traceparent": TRACEPARENT},
     )
 
 

@@ -5,6 +5,7 @@ One topology for the module; each test publishes its own signals. The failover t
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import Iterator
@@ -253,6 +254,14 @@ def test_leader_failover_without_duplicates(topo: Topology) -> None:
     last = next(b for b in standbys if b is not new_leader)
     assert new_leader.proc.stop() == 0
     assert "leadership lost: released" in new_leader.proc.log_text()
+    # One trace from the detector to the order: the bot's span is a child of the signal's.
+    spans = (topo.tmp / "telemetry" / f"bot-{new_leader.data.name}.spans.jsonl").read_text()
+    _, trace_id, parent_id, _ = rig.TRACEPARENT.split("-")
+    orders = [s for s in map(json.loads, spans.splitlines()) if s["name"] == "bot.order"]
+    assert orders
+    assert {(s["context"]["trace_id"], s["parent_id"]) for s in orders} == {
+        (f"0x{trace_id}", f"0x{parent_id}")
+    }
     rig.until(lambda: last.status().get("trading"), 10, "the last replica trading")
     final = rig.make_signal()
     topo.publish(final)

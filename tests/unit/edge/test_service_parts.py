@@ -6,7 +6,7 @@ from unittest.mock import AsyncMock
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pysignalr.messages import InvocationMessage, PingMessage
 
-from system.adapters.signalr_client import _TolerantJSON
+from system.adapters.signalr_client import TolerantJSONProtocol
 from system.edge.backoff import Backoff
 from system.ports import StoredRecord
 from system.services.bot.commands import Commands, Operator
@@ -20,7 +20,7 @@ SEP = "\x1e"
 class TestSignalRFrames:
     def decode(self, frame: str) -> tuple[list[object], list[str]]:
         dropped: list[str] = []
-        protocol = _TolerantJSON(
+        protocol = TolerantJSONProtocol(
             frozenset({"signal"}), lambda reason, _detail: dropped.append(reason)
         )
         return list(protocol.decode(frame)), dropped
@@ -50,7 +50,7 @@ class TestSignalRFrames:
 
     def test_binary_frames_with_bad_utf8_do_not_raise(self) -> None:
         dropped: list[str] = []
-        protocol = _TolerantJSON(frozenset({"signal"}), lambda r, _d: dropped.append(r))
+        protocol = TolerantJSONProtocol(frozenset({"signal"}), lambda r, _d: dropped.append(r))
         assert protocol.decode(b"\xff\xfe" + SEP.encode()) == []
         assert dropped == ["malformed"]
 

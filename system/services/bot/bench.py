@@ -1,0 +1,415 @@
+"""python -m system.services.bot.bench: the trading bot's figures, printed.
+
+1. Signal received -> placeOrder written to the gateway socket, inside the bot (target: p99
+   <= 1 ms). In process: the SignalR JSON frame as the service sends it is decoded by the bot's
+   hub protocol (the clock starts there), validated, queued, consumed by the trader (ledger,
+   strategy, risk, ledger intent with lease check) and placed through ib_async on a real socket
+   to the IB Gateway simulator, which acknowledges and fills (those events are processed
+   concurrently, as in production). The lease is the real Redis lease; spans are exported to
+   files by the SDK's background thread. The rate stays under IB's 50 messages/s pacing.
+2. Leader killed with SIGKILL -> first order placed by the new leader (target: <= lease TTL
+   + 1 s). Three bot processes, Redis, the gateway and SignalR simulators, and a stand-in for the
+   backend's negotiate; a signal is published every 50 ms; the time is the gateway's receive
+   time of the first order after the kill.
+
+The simulators (`python -m fakes.tws`, `python -m fakes.signalr`) run as processes: the bot's
+code never imports them. Timings depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import uvicorn
+from pysignalr.messages import InvocationMessage
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from harness import components
+from harness.ports import free_port
+from harness.process import ProcessSpec, RunningProcess, log_line, start
+from system.adapters import telemetry_otel
+from system.adapters.broker_ib import IbBroker
+from system.adapters.clock import SystemClock
+from system.adapters.signalr_client import SignalRSubscription, TolerantJSONProtocol
+from system.adapters.signalr_rest import SignalRConnection, SignalRRest
+from system.domain.contracts import OptionContract, Right
+from system.domain.orders import Order, OrderIntent
+from system.domain.signals import Side, Signal, signal_id
+from system.edge.alerting import AlertGate, FanOut
+from system.edge.backoff import Backoff
+from system.edge.board_redis import RedisBoard
+from system.edge.leadership import Leadership, LeaseTiming
+from system.edge.lease_redis import RedisLease
+from system.edge.ledger import Ledger
+from system.edge.strategy_config import StrategySource
+from system.services.bot.metrics import BotMetrics
+from system.services.bot.trader import Trader
+
+T = TypeVar("T")
+PYTHON = sys.executable
+API_KEY = "bench-api-key"
+ACCESS_KEY = "bench-signalr-access-key-0123456789"
+STRATEGY = """
+limits:
+  max_position_per_contract: 1000000
+  max_orders_per_minute: 100000
+  max_notional: 1000000000
+quantity: 1
+order_type: MKT
+"""
+_serial = iter(range(10**9))
+
+
+def _contract() -> OptionContract:
+    today = dt.datetime.now(dt.UTC).date()
+    friday = today + dt.timedelta(days=(4 - today.weekday()) % 7 + 7)
+    return OptionContract(symbol="SPY", expiry=friday, strike=Decimal(590), right=Right.CALL)
+
+
+def _signal(contract: OptionContract) -> Signal:
+    now = dt.datetime.now(dt.UTC)
+    return Signal(
+        id=signal_id(now, contract, Side.BUY, f"bench-{next(_serial)}"),
+        created_at=now,
+        contract=contract,
+        side=Side.BUY,
+        score=9.0,
+        reason="bench",
+        expires_at=now + dt.timedelta(seconds=60),
+        reference_price=Decimal("4.00"),
+        trace_context={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+    )
+
+
+def _gateway(tmp: Path) -> tuple[RunningProcess, int, str]:
+    api, admin = free_port(), free_port()
+    argv = [PYTHON, "-m", "fakes.tws", "--host", "127.0.0.1", "--port", str(api)]
+    argv += ["--admin-port", str(admin), "--seed", "5", "--state-file", str(tmp / "tws.state")]
+    proc = start(ProcessSpec("tws", argv, log_line(r"^fakes\.tws ready")), tmp / "logs")
+    return proc, api, f"http://127.0.0.1:{admin}"
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+# -- 1. inside the bot ------------------------------------------------------------------------
+
+
+class _TimedBroker(IbBroker):
+    """The real adapter; notes when placeOrder has been written (ib_async writes synchronously
+    to the transport, which sends at once while the socket buffer has room)."""
+
+    calling: dict[str, int]
+    written: dict[str, int]
+
+    async def place(self, intent: OrderIntent) -> Order:
+        self.calling[intent.order_ref] = time.monotonic_ns()
+        order = await super().place(intent)
+        self.written[intent.order_ref] = time.monotonic_ns()
+        return order
+
+
+async def _inside_the_bot(tmp: Path, count: int, rate: float, warmup: int) -> list[float]:
+    redis_proc = start(components.redis(redis_port := free_port(), tmp / "redis"), tmp / "logs")
+    gateway, api_port, _ = _gateway(tmp)
+    redis = Redis.from_url(f"redis://127.0.0.1:{redis_port}/0")
+    try:
+        (tmp / "strategy").mkdir()
+        (tmp / "strategy" / "strategy.yaml").write_text(STRATEGY)
+        ledger = Ledger.open(tmp / "bot" / "ledger.sqlite", "bench")
+        broker = _TimedBroker(
+            "127.0.0.1", api_port, 1, id_floor=lambda: ledger.max_broker_order_id() + 1
+        )
+        broker.calling, broker.written = {}, {}
+        lease = RedisLease(redis, "bench:leader", "bench", 3000)
+        timing = LeaseTiming(ttl_s=3.0, renew_every_s=1.0, acquire_every_s=0.2, safety_s=0.3)
+        telemetry = telemetry_otel.to_files("bot-bench", tmp / "telemetry")
+        trader: Trader
+        leadership = Leadership(lease, timing, lambda t: trader.lead(t), lambda: trader.follow())
+        trader = Trader(
+            ledger=ledger,
+            broker=broker,
+            board=RedisBoard(redis, lease, "bench"),
+            gate=leadership,
+            strategy=StrategySource(tmp / "strategy" / "strategy.yaml"),
+            telemetry=telemetry,
+            alerts=AlertGate(FanOut([])),
+            confirmations=FanOut([]),
+            clock=SystemClock(),
+            metrics=BotMetrics(),
+            backoff=Backoff(0.1, 1.0),
+        )
+        subscription = SignalRSubscription(
+            "http://unused/api",
+            target="signal",
+            headers={},
+            on_drop=lambda _r: None,
+            on_state=lambda _u: None,
+            reconnect=Backoff(0.1, 1.0),
+        )
+        protocol = TolerantJSONProtocol(frozenset({"signal"}), lambda _r, _d: None)
+
+        async def consume() -> None:
+            async for received in subscription.signals():
+                await trader.consume(received)
+
+        loop = asyncio.get_running_loop()
+        tasks = [
+            loop.create_task(leadership.run()),
+            loop.create_task(trader.run_broker_events()),
+            loop.create_task(trader.run_publications()),
+            loop.create_task(consume()),
+        ]
+        for _ in range(1200):  # up to a minute for the lease, the gateway and reconciliation
+            if trader.trading:
+                break
+            await asyncio.sleep(0.05)
+        contract = _contract()
+        received: dict[str, int] = {}
+        pause = 1.0 / rate
+        for _ in range(warmup + count):
+            signal_ = _signal(contract)
+            frame = (
+                '{"type":1,"target":"signal","arguments":[' + signal_.model_dump_json() + "]}\x1e"
+            )
+            for message in protocol.decode(frame):  # the clock starts in here
+                if isinstance(message, InvocationMessage):
+                    subscription.deliver(message.arguments, protocol.frame_ns)
+            received[signal_.id] = protocol.frame_ns
+            await asyncio.sleep(pause)
+        await asyncio.sleep(1.0)
+        ids = list(received)[warmup:]
+        missing = [i for i in ids if i not in broker.written]
+        if missing:
+            raise SystemExit(f"{len(missing)} signals were not placed; see {tmp}")
+        await leadership.release()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await broker.disconnect()
+        telemetry.shutdown()
+        placing = [(broker.written[i] - broker.calling[i]) / 1e3 for i in ids]
+        print(
+            f"  of which ib_async placeOrder (encode + socket write): p50 "
+            f"{_pct(placing, 0.5):.0f} us, p99 {_pct(placing, 0.99):.0f} us",
+            flush=True,
+        )
+        return [(broker.written[i] - received[i]) / 1e3 for i in ids]  # microseconds
+    finally:
+        await redis.aclose()
+        gateway.stop()
+        redis_proc.stop()
+
+
+# -- 2. failover ------------------------------------------------------------------------------
+
+
+class _Cloud:
+    """The backend's POST /api/negotiate (API key, then the SignalR redirect) and a publisher,
+    on the cloud's own SignalR adapter, in a thread of their own."""
+
+    def __init__(self, connection: str) -> None:
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, daemon=True).start()
+        self._rest = self._call(self._make(connection))
+        app = Starlette(routes=[Route("/api/negotiate", self._negotiate, methods=["POST"])])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        asyncio.run_coroutine_threadsafe(self._server.serve(), self._loop)
+        while not self._server.started:
+            time.sleep(0.02)
+
+    async def _make(self, connection: str) -> SignalRRest:
+        return SignalRRest(SignalRConnection.parse(connection), "signals", "signal")
+
+    def _call(self, work: Coroutine[Any, Any, SignalRRest]) -> SignalRRest:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(30)
+
+    async def _negotiate(self, request: Request) -> Response:
+        if request.headers.get("x-api-key") != API_KEY:
+            return JSONResponse({"detail": "unauthorised"}, status_code=401)
+        access = self._rest.negotiate(request.query_params.get("userId"))
+        return JSONResponse({"url": access.url, "accessToken": access.access_token})
+
+    def publish_every(self, seconds: float, stop: threading.Event) -> threading.Thread:
+        contract = _contract()
+
+        def run() -> None:
+            while not stop.wait(seconds):
+                asyncio.run_coroutine_threadsafe(
+                    self._rest.publish(_signal(contract)), self._loop
+                ).result(10)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+    def close(self) -> None:
+        self._server.should_exit = True
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def _status(port: int) -> dict[str, object]:
+    try:
+        return dict(httpx.get(f"http://127.0.0.1:{port}/status", timeout=2).json())
+    except httpx.HTTPError:
+        return {}
+
+
+def _wait_for(check: Callable[[], T | None], timeout_s: float, what: str) -> T:
+    deadline = time.monotonic() + timeout_s
+    while (found := check()) is None:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: timed out waiting for {what}")
+        time.sleep(0.02)
+    return found
+
+
+def _first_order_after(admin: str, at_ns: int) -> int | None:
+    received = [o["received_at_ns"] for o in httpx.get(f"{admin}/orders", timeout=5).json()]
+    later = [ns for ns in received if ns > at_ns]
+    return min(later) if later else None
+
+
+def _failover(tmp: Path, rounds: int, ttl_ms: int) -> list[float]:
+    procs: list[RunningProcess] = []
+    cloud = None
+    stop = threading.Event()
+    try:
+        redis_port = free_port()
+        procs.append(start(components.redis(redis_port, tmp / "redis"), tmp / "logs"))
+        gateway, api_port, admin = _gateway(tmp)
+        procs.append(gateway)
+        signalr_port = free_port()
+        argv = [PYTHON, "-m", "fakes.signalr", "--port", str(signalr_port)]
+        argv += ["--access-key", ACCESS_KEY]
+        procs.append(start(ProcessSpec("signalr", argv, log_line(r"^Endpoint=")), tmp / "logs"))
+        cloud = _Cloud(f"Endpoint=http://127.0.0.1:{signalr_port};AccessKey={ACCESS_KEY};")
+        cloud_port = cloud.port
+        (tmp / "secrets").mkdir()
+        (tmp / "secrets" / "backend-api-key").write_text(API_KEY)
+        (tmp / "strategy").mkdir()
+        (tmp / "strategy" / "strategy.yaml").write_text(STRATEGY)
+
+        def bot(name: str, attempt: int) -> tuple[RunningProcess, int]:
+            port = free_port()
+            env = {
+                "SPY_BOT_REPLICA_ID": name,
+                "SPY_BOT_HTTP_PORT": str(port),
+                "SPY_BOT_DATA_DIR": str(tmp / name),
+                "SPY_BOT_STRATEGY_FILE": str(tmp / "strategy" / "strategy.yaml"),
+                "SPY_BOT_BACKEND_URL": f"http://127.0.0.1:{cloud_port}",
+                "SPY_BOT_SECRETS_DIR": str(tmp / "secrets"),
+                "SPY_BOT_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                "SPY_BOT_LEASE_TTL_MS": str(ttl_ms),
+                "SPY_BOT_IB_PORT": str(api_port),
+                "SPY_BOT_TELEMETRY": "none",
+                "SPY_BOT_LOG_LEVEL": "warning",
+            }
+            spec = ProcessSpec(
+                name,
+                [PYTHON, "-m", "system.services.bot"],
+                log_line(r"^bot ready "),
+                env=env,
+                start_timeout_s=60,
+            )
+            return start(spec, tmp / "logs" / f"{name}-{attempt}"), port
+
+        bots = {f"bot-{n}": bot(f"bot-{n}", 0) for n in (1, 2, 3)}
+        cloud.publish_every(0.05, stop)
+        took: list[float] = []
+        for attempt in range(1, rounds + 1):
+            name = _wait_for(
+                lambda: next((n for n, (_, p) in bots.items() if _status(p).get("trading")), None),
+                60,
+                "a trading leader",
+            )
+            time.sleep(1.0)  # steady trading before the kill
+            killed_at = time.time_ns()
+            bots[name][0].signal(signal.SIGKILL)
+            first = _wait_for(
+                functools.partial(_first_order_after, admin, killed_at),
+                ttl_ms / 1000 + 30,
+                "an order from the new leader",
+            )
+            took.append((first - killed_at) / 1e9)
+            bots[name][0].popen.wait()
+            bots[name] = bot(name, attempt)  # back to three replicas
+        return took
+    finally:
+        stop.set()
+        for proc in reversed(procs):
+            proc.stop()
+        if cloud is not None:
+            cloud.close()
+
+
+@contextlib.contextmanager
+def _folder(keep: Path | None) -> Iterator[Path]:
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory(prefix="bot-bench-") as folder:
+        yield Path(folder)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m system.services.bot.bench", description=__doc__
+    )
+    parser.add_argument("--signals", type=int, default=1000, help="measured signals (1)")
+    parser.add_argument("--rate", type=float, default=40.0, help="signals per second (1)")
+    parser.add_argument("--rounds", type=int, default=3, help="leader kills (2)")
+    parser.add_argument("--ttl-ms", type=int, default=3000, help="lease TTL (2)")
+    parser.add_argument("--only", choices=("latency", "failover"))
+    parser.add_argument("--keep", type=Path, help="keep logs and files in this folder")
+    args = parser.parse_args()
+    with _folder(args.keep) as tmp:
+        if args.only in (None, "latency"):
+            (tmp / "latency").mkdir(exist_ok=True)
+            micros = asyncio.run(_inside_the_bot(tmp / "latency", args.signals, args.rate, 50))
+            print(
+                f"signal received -> placeOrder written, inside the bot ({len(micros)} signals "
+                f"at {args.rate:g}/s): p50 {_pct(micros, 0.5):.0f} us, p90 "
+                f"{_pct(micros, 0.9):.0f} us, p99 {_pct(micros, 0.99):.0f} us, max "
+                f"{max(micros):.0f} us, mean {statistics.fmean(micros):.0f} us "
+                f"(target p99 <= 1000 us)",
+                flush=True,
+            )
+        if args.only in (None, "failover"):
+            (tmp / "failover").mkdir(exist_ok=True)
+            took = _failover(tmp / "failover", args.rounds, args.ttl_ms)
+            target = args.ttl_ms / 1000 + 1
+            print(
+                f"leader SIGKILL -> first order by the new leader (lease TTL {args.ttl_ms} ms, "
+                f"{len(took)} kills): {', '.join(f'{t:.2f} s' for t in took)}; worst "
+                f"{max(took):.2f} s (target <= {target:.1f} s)",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
