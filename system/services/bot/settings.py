@@ -55,7 +55,11 @@ class BotSettings(EdgeSettings, NotifySettings):
 
     @model_validator(mode="after")
     def _lease_timing(self) -> BotSettings:
-        self.lease_timing()  # renewal must beat the deadline: fail at start, naming why
+        if self.lease_renew_ms >= self.lease_ttl_ms - self.lease_safety_ms:
+            raise ValueError(
+                "SPY_BOT_LEASE_RENEW_MS must be below SPY_BOT_LEASE_TTL_MS minus "
+                "SPY_BOT_LEASE_SAFETY_MS (a renewal must land before trading has to stop)"
+            )
         return self
 
     def lease_timing(self) -> LeaseTiming:
