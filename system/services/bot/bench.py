@@ -9,8 +9,8 @@
    files by the SDK's background thread. The rate stays under IB's 50 messages/s pacing.
 2. Leader killed with SIGKILL -> first order placed by the new leader (target: <= lease TTL
    + 1 s). Three bot processes, Redis, the gateway and SignalR simulators, and a stand-in for the
-   backend's negotiate; a signal is published every 50 ms; the time is the gateway's receive
-   time of the first order after the kill.
+   backend's negotiate; a signal is published every 50 ms; the time runs from the SIGKILL to
+   the gateway receiving the new leader's first order (ids above all the dead leader's).
 
 The simulators (`python -m fakes.tws`, `python -m fakes.signalr`) run as processes: the bot's
 code never imports them. Timings depend on the machine and on what else runs on it.
@@ -235,9 +235,11 @@ class _Cloud:
         threading.Thread(target=self._loop.run_forever, daemon=True).start()
         self._rest = self._call(self._make(connection))
         app = Starlette(routes=[Route("/api/negotiate", self._negotiate, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
         self._server = uvicorn.Server(config)
-        asyncio.run_coroutine_threadsafe(self._server.serve(), self._loop)
+        self._serving = asyncio.run_coroutine_threadsafe(self._server.serve(), self._loop)
         while not self._server.started:
             time.sleep(0.02)
 
@@ -268,6 +270,8 @@ class _Cloud:
 
     def close(self) -> None:
         self._server.should_exit = True
+        self._serving.result(10)
+        asyncio.run_coroutine_threadsafe(self._rest.aclose(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
 
 
@@ -287,10 +291,11 @@ def _wait_for(check: Callable[[], T | None], timeout_s: float, what: str) -> T:
     return found
 
 
-def _first_order_after(admin: str, at_ns: int) -> int | None:
-    received = [o["received_at_ns"] for o in httpx.get(f"{admin}/orders", timeout=5).json()]
-    later = [ns for ns in received if ns > at_ns]
-    return min(later) if later else None
+def _first_order_from(admin: str, order_id: int) -> int | None:
+    """When the gateway received the first order with an id of at least `order_id`."""
+    orders = httpx.get(f"{admin}/orders", timeout=5).json()
+    received = [o["received_at_ns"] for o in orders if o["orderId"] >= order_id]
+    return min(received) if received else None
 
 
 def _failover(tmp: Path, rounds: int, ttl_ms: int) -> list[float]:
@@ -335,7 +340,9 @@ def _failover(tmp: Path, rounds: int, ttl_ms: int) -> list[float]:
                 env=env,
                 start_timeout_s=60,
             )
-            return start(spec, tmp / "logs" / f"{name}-{attempt}"), port
+            proc = start(spec, tmp / "logs" / f"{name}-{attempt}")
+            procs.append(proc)  # stopped at the end, the replacements too
+            return proc, port
 
         bots = {f"bot-{n}": bot(f"bot-{n}", 0) for n in (1, 2, 3)}
         cloud.publish_every(0.05, stop)
@@ -349,13 +356,16 @@ def _failover(tmp: Path, rounds: int, ttl_ms: int) -> list[float]:
             time.sleep(1.0)  # steady trading before the kill
             killed_at = time.time_ns()
             bots[name][0].signal(signal.SIGKILL)
+            bots[name][0].popen.wait()
+            time.sleep(0.05)  # what the dead leader wrote just before has reached the gateway
+            # Every order from now on is the new leader's: ids only grow, across connections.
+            floor = int(httpx.get(f"{admin}/health", timeout=5).json()["next_valid_id"])
             first = _wait_for(
-                functools.partial(_first_order_after, admin, killed_at),
+                functools.partial(_first_order_from, admin, floor),
                 ttl_ms / 1000 + 30,
                 "an order from the new leader",
             )
             took.append((first - killed_at) / 1e9)
-            bots[name][0].popen.wait()
             bots[name] = bot(name, attempt)  # back to three replicas
         return took
     finally:
