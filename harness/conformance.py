@@ -1102,6 +1102,7 @@ def check_strategy_configmap(ctx: Context) -> CheckResult:
     from system.edge.strategy_config import ConfigError, parse
 
     result = CheckResult("strategy-configmap", "system.edge.strategy_config.parse")
+    result.commands.append("python -m harness.conformance --only strategy-configmap")
     chart = ctx.root / "charts" / "spy-trading-bot"
     for env in ENVIRONMENTS:
         values = chart / f"values-{env}.yaml"
