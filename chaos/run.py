@@ -1,15 +1,17 @@
 """python -m chaos.run: chaos drills on a running topology, then the report.
 
     python -m chaos.run [--drill NAME ...] [--repeats N] [--soak 10m] [--topology DIR]
-                        [--var KEY[:TYPE]=VALUE ...] [--seed N]
+                        [--var KEY[:TYPE]=VALUE ...] [--seed N] [--settle 60s]
 
 Every drill is validated before anything is touched. Without --topology the runner brings a
 topology up (`spyh up --detach`) and takes it down afterwards. A drill whose targets this
 topology lacks is refused with a line naming them and counted as skipped, never as passed.
-Each drill runs as `chaos run --rollback-strategy always`, so its rollbacks run even when it
-fails or is interrupted: Ctrl-C reaches the drill once, its rollbacks finish, then the run
-stops. Throughout, a watcher checks the invariants (no duplicate order, no trade on an expired
-signal, no lost telemetry record) on whatever of them this topology can show.
+Before each drill the runner waits (up to --settle) for that drill's steady state, so that
+what one drill left unsettled is not blamed on the next. Each drill runs as `chaos run
+--rollback-strategy always`, so its rollbacks run even when it fails or is interrupted:
+Ctrl-C reaches the drill once, its rollbacks finish, then the run stops. Throughout, a watcher
+checks the invariants (no duplicate order, no trade on an expired signal, no lost telemetry
+record) on whatever of them this topology can show.
 
 Writes into a run folder (`.runs/<time>-chaos/`): chaos/journals/, chaos/logs/,
 chaos/results.json, events.jsonl (the topology's timeline); then builds report.html.
@@ -37,6 +39,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from chaoslib import convert_vars  # type: ignore[import-untyped]
+from chaoslib.hypothesis import run_steady_state_hypothesis  # type: ignore[import-untyped]
 
 from chaos import journal, probes, runner, topology
 from chaos.drill import Drill, DrillError, select
@@ -74,6 +77,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--soak", type=runner.timespan, help="run random drills for this long, e.g. 10m")
     p.add_argument("--seed", type=int, default=None, help="seed of the soak's drill choice")
     p.add_argument("--topology", type=Path, help="drill this running topology's run folder")
+    p.add_argument(
+        "--settle",
+        type=runner.timespan,
+        default=60,
+        help="wait for the steady state before a drill",
+    )
     p.add_argument("--var", action="append", default=[], help="drill configuration KEY=VALUE")
     return p
 
@@ -145,7 +154,7 @@ class Session:
     def out(self) -> Path:
         return self.run_dir / "chaos"
 
-    def run(self, drill: Drill, repeat: int) -> Verdict:
+    def run(self, drill: Drill, repeat: int) -> None:
         journal_path = self.out / "journals" / f"{drill.name}-{repeat}.json"
         log_path = self.out / "logs" / f"{drill.name}-{repeat}.log"
         for folder in (journal_path.parent, log_path.parent):
@@ -188,7 +197,6 @@ class Session:
         print(f"{drill.name} #{repeat}: {verdict.outcome}{took}", flush=True)
         for reason in verdict.reasons:
             print(f"  {reason}", flush=True)
-        return verdict
 
     def _wait(self, child: subprocess.Popen[bytes]) -> None:
         while True:
@@ -202,6 +210,20 @@ class Session:
                         "interrupted: the drill runs its rollbacks, then the run stops", flush=True
                     )
                     child.send_signal(signal.SIGINT)
+
+
+def settle(drill: Drill, state: TopologyState, within_s: float) -> bool:
+    """Wait until the drill's steady state holds (Chaos Toolkit's own check), so that what one
+    drill left unsettled is not blamed on the next; False if it does not hold in time."""
+    configuration = {**drill.configuration, "topology_dir": state.run_dir}
+    deadline = time.monotonic() + within_s
+    while True:
+        held = run_steady_state_hypothesis(drill.experiment, configuration, {}, None, None)
+        if held is None or held["steady_state_met"]:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(2)
 
 
 def drills_in_order(
@@ -257,6 +279,8 @@ def run_drills(args: argparse.Namespace, run_dir: Path, drills: list[Drill]) -> 
         watch.start()
         try:
             for chosen, repeat in drills_in_order(eligible, args.repeats, args.soak, args.seed):
+                if not settle(chosen, state, args.settle):
+                    print(f"{chosen.name} #{repeat}: not in its steady state after {args.settle} s")
                 session.run(chosen, repeat)
                 if session.interrupted:
                     break
