@@ -264,7 +264,6 @@ def build(env: str) -> LocalTopology:
             "SPY_BOT_BACKEND_URL": w.url(Use("backend", "http")),
             "SPY_BOT_REDIS_URL": f"redis://127.0.0.1:{w.address_of(Use('redis', 'redis'))[1]}/0",
             "SPY_BOT_IB_PORT": str(w.address_of(Use("tws", "api"))[1]),
-            "SPY_BOT_IB_CLIENT_ID": str(100 + w.replica),  # one API session per replica
             "SPY_BOT_IB_CREDENTIAL_SECRET": "ibkr-credential",
             "SPY_BOT_CREDENTIAL_CHECK_S": "2",
             "SPY_BOT_TELEGRAM_TOKEN_SECRET": "telegram-bot-token",
