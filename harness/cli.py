@@ -310,6 +310,24 @@ def bench_latency(
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def load(ctx: typer.Context) -> None:
+    """A headless Locust run with SLO gates against a topology it brings up, then the report.
+    Arguments as `python -m loadtests.run --help` lists them (--users, --spawn-rate, ...)."""
+    from loadtests.run import main as run
+
+    raise typer.Exit(run(ctx.args))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def chaos(ctx: typer.Context) -> None:
+    """Chaos Toolkit drills with rollbacks always, or a soak, then the report. Arguments as
+    `python -m chaos.run --help` lists them (--drill, --repeats, --soak)."""
+    from chaos.run import main as run
+
+    raise typer.Exit(run(ctx.args))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def conformance(ctx: typer.Context) -> None:
     """Check the deploy path offline with each field's own tool (terraform, checkov, helm,
     kubernetes-validate, promtool, actionlint, hadolint, the cost model). Extra arguments:
