@@ -10,6 +10,7 @@ runner can refuse a drill whose targets this topology does not have.
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 import httpx
@@ -152,3 +153,23 @@ def raise_unusual_activity(
     surge = {"con_ids": [c["conId"] for c in chosen], "volume_multiplier": volume_multiplier}
     httpx.post(admin, json=surge, timeout=5).raise_for_status()
     return [c["localSymbol"] for c in chosen]
+
+
+def raise_signals_until_traded(
+    gateway: str,
+    contracts: int,
+    volume_multiplier: float,
+    within_s: float,
+    configuration: Configuration | None = None,
+) -> int:
+    """`raise_unusual_activity` every few seconds until a new order reaches the gateway (the
+    detector needs a while to learn its baselines again after a restart); the new order count."""
+    before = probes.order_count(gateway, configuration)
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        raise_unusual_activity(gateway, contracts, volume_multiplier, configuration)
+        for _ in range(25):
+            if (count := probes.order_count(gateway, configuration)) > before:
+                return count
+            time.sleep(0.2)
+    raise RuntimeError(f"no new order reached {gateway} within {within_s:g} s of surges")

@@ -104,7 +104,7 @@ def select(names: list[str], variables: Mapping[str, Any]) -> list[Drill]:
     when none is named), each one validated."""
     known = {path.stem: path for path in sorted(DRILLS.glob("*.json"))}
     paths = []
-    for name in names or list(known):
+    for name in dict.fromkeys(names or known):  # each once, in the order given
         if Path(name).suffix in {".json", ".yaml", ".yml"}:
             paths.append(Path(name))
         elif name in known:

@@ -28,6 +28,13 @@ def test_every_shipped_drill_is_valid_and_proves_its_fault_and_cleanup() -> None
     }
 
 
+def test_a_drill_named_twice_runs_once_per_repeat() -> None:
+    assert [d.name for d in select(["redis-down", "vpn-outage", "redis-down"], {})] == [
+        "redis-down",
+        "vpn-outage",
+    ]
+
+
 def test_an_unknown_drill_is_named_with_the_known_ones() -> None:
     with pytest.raises(DrillError, match=r"no drill 'nope'; drills: .*redis-down"):
         select(["nope"], {})
