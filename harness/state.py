@@ -40,7 +40,8 @@ class ProcessRecord(BaseModel):
 
     def is_ours(self) -> bool:
         """Alive, and still the process we started: a pid can be reused, its start time not."""
-        return self.started_at == process_start_time(self.pid)
+        started = process_start_time(self.pid)
+        return started is not None and started == self.started_at
 
     def listening(self) -> bool:
         return all(is_listening(port) for port in self.ports.values())

@@ -61,6 +61,9 @@ class Toxiproxy:
         )
         return toxic_name
 
+    def update_toxic(self, proxy: str, name: str, attributes: dict[str, int]) -> None:
+        self._call("PATCH", f"/proxies/{proxy}/toxics/{name}", {"attributes": attributes})
+
     def remove_toxic(self, proxy: str, name: str) -> None:
         self._call("DELETE", f"/proxies/{proxy}/toxics/{name}")
 

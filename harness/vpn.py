@@ -8,12 +8,6 @@ from harness.topology import Link
 from harness.toxiproxy import Stream, Toxiproxy
 
 # Toxic names this module owns on every link; anything else on a link is someone else's fault.
-_PROFILE_TOXICS = (
-    "vpn-latency-upstream",
-    "vpn-latency-downstream",
-    "vpn-bandwidth-upstream",
-    "vpn-bandwidth-downstream",
-)
 _OUTAGE_TOXICS = ("vpn-outage-upstream", "vpn-outage-downstream")
 
 
@@ -25,9 +19,11 @@ class VpnProfile:
     bandwidth_kbytes_s: int = 12_500  # 100 Mbps, in the KB/s Toxiproxy counts
 
     def __post_init__(self) -> None:
-        for name in ("edge_to_cloud_ms", "cloud_to_edge_ms", "jitter_ms", "bandwidth_kbytes_s"):
+        for name in ("edge_to_cloud_ms", "cloud_to_edge_ms", "jitter_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"VPN profile: {name} must not be negative")
+        if self.bandwidth_kbytes_s <= 0:  # a zero-rate bandwidth toxic wedges Toxiproxy
+            raise ValueError("VPN profile: bandwidth_kbytes_s must be positive")
         if self.jitter_ms > min(self.edge_to_cloud_ms, self.cloud_to_edge_ms):
             raise ValueError("VPN profile: jitter_ms must not exceed the one-way latency")
 
@@ -48,26 +44,21 @@ class VpnProfile:
 
 
 def apply_profile(api: Toxiproxy, links: list[Link], profile: VpnProfile) -> None:
+    """Set every link's latency and bandwidth toxics to the profile, in place: Toxiproxy 2.12 can
+    deadlock or crash when a toxic is removed and re-added under a busy stream."""
     for link in links:
-        _remove(api, link, _PROFILE_TOXICS)
+        present = {toxic["name"] for toxic in api.toxics(link.name)}
         for stream in ("upstream", "downstream"):
-            latency = profile.one_way_ms(stream, link)
-            if latency:
-                api.add_toxic(
-                    link.name,
-                    "latency",
-                    stream,
-                    {"latency": latency, "jitter": profile.jitter_ms},
-                    name=f"vpn-latency-{stream}",
-                )
-            if profile.bandwidth_kbytes_s:
-                api.add_toxic(
-                    link.name,
-                    "bandwidth",
-                    stream,
-                    {"rate": profile.bandwidth_kbytes_s},
-                    name=f"vpn-bandwidth-{stream}",
-                )
+            wanted = {
+                f"vpn-latency-{stream}": ("latency", {
+                    "latency": profile.one_way_ms(stream, link), "jitter": profile.jitter_ms}),
+                f"vpn-bandwidth-{stream}": ("bandwidth", {"rate": profile.bandwidth_kbytes_s}),
+            }  # fmt: skip
+            for name, (kind, attributes) in wanted.items():
+                if name in present:
+                    api.update_toxic(link.name, name, attributes)
+                else:
+                    api.add_toxic(link.name, kind, stream, attributes, name=name)
 
 
 def start_outage(api: Toxiproxy, links: list[Link]) -> None:
