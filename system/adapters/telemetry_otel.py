@@ -66,6 +66,20 @@ class OtelTelemetry:
             _PROPAGATOR.inject(carrier)
             yield carrier
 
+    def record_span(
+        self,
+        name: str,
+        start_ns: int,
+        end_ns: int,
+        parent: Mapping[str, str] | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> None:
+        context: Context | None = _PROPAGATOR.extract(dict(parent)) if parent else None
+        span = self._tracer.start_span(
+            name, context=context, attributes=attributes, start_time=start_ns
+        )
+        span.end(end_time=end_ns)
+
     def metric(self, name: str, value: float, attributes: Mapping[str, str] | None = None) -> None:
         histogram = self._histograms.get(name)
         if histogram is None:

@@ -119,9 +119,16 @@ class Ledger:
 
     @classmethod
     def open(
-        cls, path: Path, replica: str, synchronous: Synchronous = Synchronous.NORMAL
+        cls,
+        path: Path,
+        replica: str,
+        synchronous: Synchronous = Synchronous.NORMAL,
+        autocheckpoint: bool = True,
     ) -> Ledger:
-        return cls(connect(path, synchronous=synchronous), replica)
+        """`autocheckpoint=False` for the trading hot path: the owner then calls
+        system.edge.sqlite.checkpoint off the event loop."""
+        conn = connect(path, synchronous=synchronous, autocheckpoint=autocheckpoint)
+        return cls(conn, replica)
 
     @property
     def connection(self) -> sqlite3.Connection:

@@ -17,6 +17,8 @@ Settings (environment; lists are JSON, e.g. SPY_BOT_TELEGRAM_CHAT_IDS='[1001]'):
   SPY_BOT_HTTP_HOST / _HTTP_PORT  probe server (127.0.0.1 / 9100; 0 picks a free port)
   SPY_BOT_DATA_DIR              edge store folder: ledger.sqlite (data)
   SPY_BOT_LEDGER_SYNCHRONOUS    NORMAL (survives process crashes) or FULL (also power loss)
+  SPY_BOT_CHECKPOINT_S          how often the ledger's WAL is copied back into its file, off the
+                                event loop (5)
   SPY_BOT_DELIVERY_FILE         the forwarder's progress file (<data_dir>/delivery.sqlite)
   SPY_BOT_OUTBOX_RETENTION_H    keep delivered outbox rows this long (48)
   SPY_BOT_REDIS_URL             lease store (redis://127.0.0.1:6379/0)

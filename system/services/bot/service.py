@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import timedelta
@@ -23,6 +24,7 @@ from system.edge.lease_redis import RedisLease
 from system.edge.ledger import Ledger
 from system.edge.outbox_sqlite import purge_delivered
 from system.edge.probe_server import ProbeServer
+from system.edge.sqlite import checkpoint
 from system.edge.strategy_config import StrategySource
 from system.ports import SecretStore
 from system.services.bot.commands import Commands, Operator
@@ -61,7 +63,10 @@ class Bot:
         self.metrics = metrics = BotMetrics()
         self.telemetry = runtime.telemetry(s, f"bot-{s.replica_id}")
         self.strategy = StrategySource(s.strategy_file)
-        self.ledger = ledger = Ledger.open(s.ledger_file, s.replica_id, s.ledger_synchronous)
+        # The ledger is written on the hot path: its checkpoints run on a thread (see loops).
+        self.ledger = ledger = Ledger.open(
+            s.ledger_file, s.replica_id, s.ledger_synchronous, autocheckpoint=False
+        )
         # The lease loop bounds its own calls by the time the lease has left; these socket
         # timeouts only stop a dead connection from hanging anything else.
         self.redis = Redis.from_url(
@@ -127,6 +132,9 @@ class Bot:
         )
         port = await self.probe.start()
         self._start_loops()
+        # What start built lives as long as the process: out of every garbage collection from
+        # now on, so the collections that do run on the hot path are short.
+        gc.freeze()
         return port
 
     def _start_loops(self) -> None:
@@ -144,6 +152,9 @@ class Bot:
             ),
             "samples": runtime.every(s.metrics_sample_s, lambda: self._sample(sampler), "sampling"),
             "purge": runtime.every(600.0, self._purge, "outbox purge"),
+            "checkpoint": runtime.every(
+                s.checkpoint_s, lambda: asyncio.to_thread(checkpoint, s.ledger_file), "checkpoint"
+            ),
         }
         if s.ib_credential_secret:
             loops["credential"] = runtime.every(

@@ -20,6 +20,7 @@ class BotSettings(EdgeSettings, NotifySettings):
     replica_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     data_dir: Path = Path("data")
     ledger_synchronous: Synchronous = Synchronous.NORMAL
+    checkpoint_s: float = Field(default=5.0, gt=0)  # the ledger's WAL back into its file
     delivery_file: Path | None = (
         None  # the forwarder's progress; default <data_dir>/delivery.sqlite
     )

@@ -129,34 +129,53 @@ class Trader:
         if token is None:
             return
         positions = await self.broker.positions()  # awaited before the transaction opens
-        # One span from decision to the order on the wire, child of the detector's signal
-        # span (the trace context crossed the VPN inside the signal).
-        attributes = {"order_ref": signal.id, "replica": self.ledger.replica}
-        with self._telemetry.span("bot.order", parent=signal.trace_context, attributes=attributes):
-            with self.ledger.atomic():
-                if observe:
-                    if not self.ledger.observe(signal, now):
-                        self.metrics.messages.labels("duplicate").inc()
-                        return
-                    self.metrics.messages.labels("signal").inc()
-                intent = self._decide(signal, token, now, positions)
-            if intent is None or not self._gate.may_trade():
-                return
-            try:
-                order = await self.broker.place(intent)
-            except BROKER_ERRORS as error:
-                # Raised before anything was written: no order exists for this signal.
-                self._order_failed(signal.id, f"not sent: {error}", now)
-                self._not_ready(f"broker unusable: {error}")
-                return
-            self.metrics.place_seconds.observe((time.monotonic_ns() - received_ns) / 1e9)
-            self.metrics.signal_to_order_seconds.observe(
-                max(0.0, (self._clock.now() - signal.created_at).total_seconds())
+        started_ns = time.time_ns()
+        try:
+            await self._decide_and_place(signal, token, received_ns, now, positions, observe)
+        finally:
+            # The span from decision to the order on the wire, a child of the detector's signal
+            # span (its context crossed the VPN inside the signal), is recorded once the order
+            # is out: tracing costs the hot path nothing.
+            self._telemetry.record_span(
+                "bot.order",
+                started_ns,
+                time.time_ns(),
+                parent=signal.trace_context,
+                attributes={"order_ref": signal.id, "replica": self.ledger.replica},
             )
-            self.metrics.orders.inc()
-            self.ledger.update(
-                signal.id, OrderStatus.PLACED, now, broker_order_id=order.broker_order_id
-            )
+
+    async def _decide_and_place(
+        self,
+        signal: Signal,
+        token: int,
+        received_ns: int,
+        now: datetime,
+        positions: dict[str, int],
+        observe: bool,
+    ) -> None:
+        with self.ledger.atomic():
+            if observe:
+                if not self.ledger.observe(signal, now):
+                    self.metrics.messages.labels("duplicate").inc()
+                    return
+                self.metrics.messages.labels("signal").inc()
+            intent = self._decide(signal, token, now, positions)
+        if intent is None or not self._gate.may_trade():
+            return
+        try:
+            order = await self.broker.place(intent)
+        except BROKER_ERRORS as error:
+            # Raised before anything was written: no order exists for this signal.
+            self._order_failed(signal.id, f"not sent: {error}", now)
+            self._not_ready(f"broker unusable: {error}")
+            return
+        self.metrics.place_seconds.observe((time.monotonic_ns() - received_ns) / 1e9)
+        self.metrics.signal_to_order_seconds.observe(
+            max(0.0, (self._clock.now() - signal.created_at).total_seconds())
+        )
+        self.metrics.orders.inc()
+        placed = order.broker_order_id
+        self.ledger.update(signal.id, OrderStatus.PLACED, now, broker_order_id=placed)
 
     def _decide(
         self, signal: Signal, token: int, now: datetime, positions: dict[str, int]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -162,21 +163,16 @@ class Cloud:
     def send_raw(self, body: Mapping[str, Any]) -> None:
         """Any broadcast body, valid or not, through the same REST API."""
 
-        async def send() -> None:
-            client: httpx.AsyncClient = self._rest._client
-            url = f"{self._connection.endpoint}/api/hubs/{HUB}/:send"
-            response = await client.post(
-                url,
-                params={"api-version": "2022-06-01"},
-                content=json.dumps(body).encode(),
-                headers={
-                    "Authorization": f"Bearer {self._rest._rest_token()}",
-                    "Content-Type": "application/json",
-                },
-            )
-            response.raise_for_status()
-
-        self._call(send())
+        url = f"{self._connection.endpoint}/api/hubs/{HUB}/:send"
+        claims = {"aud": url, "exp": int(time.time()) + 600}
+        token = jwt.encode(claims, self._connection.access_key.encode(), algorithm="HS256")
+        response = httpx.post(
+            url,
+            params={"api-version": "2022-06-01"},
+            content=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        response.raise_for_status()
 
     def close(self) -> None:
         self._server.should_exit = True

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import jwt
 import numpy as np
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import RawTestServer
 
 from system.adapters.market_ib import IbSettings, strikes_each_side, window
 from system.adapters.market_replay import ReplayMarketData, encode, write
-from system.adapters.signalr_rest import SignalRConnection, SignalRRest
+from system.adapters.signalr_rest import PublishRejected, SignalRConnection, SignalRRest
 from system.detector.synthetic import QuietChain
 from system.domain.market import ChainSnapshot, SkippedMessage
 from tests.unit.cloud.test_backend_parts import make
@@ -53,51 +56,78 @@ def test_negotiate_addresses_the_client_url_and_the_user() -> None:
     assert claims["nameid"] == claims["asrs.s.uid"] == "edge-1"
 
 
-async def test_a_broadcast_is_the_rest_call_the_service_expects() -> None:
-    seen: list[httpx.Request] = []
+@dataclass
+class Seen:
+    """What a loopback HTTP server standing in for the service was sent."""
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(202)
+    port: int
+    requests: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
 
-    connection = SignalRConnection.parse(f"Endpoint=http://127.0.0.1:7000;AccessKey={KEY};")
-    bus = SignalRRest(
-        connection, "Signals", "signal", httpx.AsyncClient(transport=httpx.MockTransport(answer))
+
+@pytest.fixture
+async def service() -> AsyncIterator[Seen]:
+    async def answer(request: web.BaseRequest) -> web.Response:
+        body = await request.read()
+        seen.requests.append((request.method, str(request.url), dict(request.headers), body))
+        return web.Response(status=202)
+
+    server = RawTestServer(answer, host="127.0.0.1")
+    await server.start_server()
+    assert server.port is not None
+    seen = Seen(server.port)
+    yield seen
+    await server.close()
+
+
+async def test_a_broadcast_is_the_rest_call_the_service_expects(service: Seen) -> None:
+    connection = SignalRConnection.parse(
+        f"Endpoint=http://127.0.0.1:{service.port};AccessKey={KEY};"
     )
+    bus = SignalRRest(connection, "Signals", "signal")
     signal = make(1)
     await bus.publish(signal)
     await bus.aclose()
-    (request,) = seen
-    assert request.method == "POST"
-    assert str(request.url) == "http://127.0.0.1:7000/api/hubs/signals/:send?api-version=2022-06-01"
-    body = json.loads(request.content)
+    ((method, url, headers, content),) = service.requests
+    assert method == "POST"
+    sent_to = f"http://127.0.0.1:{service.port}/api/hubs/signals/:send"
+    assert url == f"{sent_to}?api-version=2022-06-01"
+    assert headers["Content-Type"] == "application/json"
+    body = json.loads(content)
     assert body["target"] == "signal"
     assert body["arguments"] == [json.loads(signal.model_dump_json())]
-    token = request.headers["Authorization"].removeprefix("Bearer ")
-    jwt.decode(
-        token,
-        KEY.encode(),
-        algorithms=["HS256"],
-        audience="http://127.0.0.1:7000/api/hubs/signals/:send",
+    token = headers["Authorization"].removeprefix("Bearer ")
+    jwt.decode(token, KEY.encode(), algorithms=["HS256"], audience=sent_to)
+
+
+async def test_a_quote_is_broadcast_as_the_dashboard_reads_it(service: Seen) -> None:
+    connection = SignalRConnection.parse(
+        f"Endpoint=http://127.0.0.1:{service.port};AccessKey={KEY};"
     )
-
-
-async def test_a_quote_is_broadcast_as_the_dashboard_reads_it() -> None:
-    seen: list[httpx.Request] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(202)
-
-    connection = SignalRConnection.parse(f"Endpoint=http://127.0.0.1:7000;AccessKey={KEY};")
-    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
-    bus = SignalRRest(connection, "signals", "signal", client)
+    bus = SignalRRest(connection, "signals", "signal")
     await bus.publish_quote("SPY", 601.25, datetime(2026, 11, 24, 15, tzinfo=UTC))
     await bus.aclose()
-    assert json.loads(seen[0].content) == {
+    assert json.loads(service.requests[0][3]) == {
         "target": "quote",
         "arguments": [{"symbol": "SPY", "price": 601.25, "at": "2026-11-24T15:00:00+00:00"}],
     }
+
+
+async def test_a_refused_broadcast_names_the_status() -> None:
+    async def refuse(_request: web.BaseRequest) -> web.Response:
+        return web.Response(status=403)
+
+    server = RawTestServer(refuse, host="127.0.0.1")
+    await server.start_server()
+    connection = SignalRConnection.parse(
+        f"Endpoint=http://127.0.0.1:{server.port};AccessKey={KEY};"
+    )
+    bus = SignalRRest(connection, "signals", "signal")
+    try:
+        with pytest.raises(PublishRejected, match="broadcast answered 403"):
+            await bus.publish(make(1))
+    finally:
+        await bus.aclose()
+        await server.close()
 
 
 class TestIbWindow:

@@ -7,7 +7,7 @@ import pytest
 from system.domain.orders import OrderStatus
 from system.domain.signals import Side
 from system.edge.ledger import AUDIT_TABLE, OUTCOMES_TABLE, Ledger
-from system.edge.sqlite import connect
+from system.edge.sqlite import checkpoint, connect
 from tests.unit.edge.builders import NOW, execution, make_intent, make_signal
 
 
@@ -144,3 +144,18 @@ def test_records_survive_reopening(tmp_path: Path) -> None:
     assert entries[0].order is not None
     assert entries[0].order.status is OrderStatus.INTENDED
     assert connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_without_autocheckpoint_the_wal_waits_for_an_explicit_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    wal = path.with_name(path.name + "-wal")
+    ledger = Ledger.open(path, "bot-1", autocheckpoint=False)
+    page = int(ledger.connection.execute("PRAGMA page_size").fetchone()[0])
+    empty = path.stat().st_size
+    for n in range(1500):  # a commit each: past the 1000 pages after which one would checkpoint
+        ledger.observe(make_signal(n), NOW)
+    assert wal.stat().st_size > 1100 * page  # nothing was copied back on commit
+    assert path.stat().st_size == empty
+    checkpoint(path)
+    assert path.stat().st_size > empty + 100 * page  # the signals are in the database file
+    assert ledger.signal(make_signal(1499).id) is not None
