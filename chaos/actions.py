@@ -19,7 +19,6 @@ from chaos import probes, topology
 from chaos.topology import Configuration
 from harness import vpn
 from harness.control import call
-from harness.ports import LOOPBACK
 from harness.state import TopologyState
 from harness.vpn import VpnProfile
 from system.domain.contracts import OptionContract
@@ -35,21 +34,8 @@ def cut_link(link: str, configuration: Configuration | None = None) -> list[str]
 
 
 def _profile(link: str, profile: VpnProfile, state: TopologyState) -> str:
-    """Put a profile on the link. Where the link already has the profile's toxics, their values
-    change in place (Toxiproxy's PATCH): removing and re-adding toxics under busy connections
-    deadlocked one proxy and crashed Toxiproxy 2.12 in drills (the tws-api link, which carries
-    the backend's market data). Otherwise `harness.vpn.apply_profile` replaces them."""
     with topology.toxiproxy(state) as api:
-        for each in topology.links(state, link):
-            wanted = topology.profile_toxics(profile, each)
-            present = {toxic["name"] for toxic in api.toxics(each.name)}
-            if not wanted.keys() <= present:
-                vpn.apply_profile(api, [each], profile)
-                continue
-            toxics = f"http://{LOOPBACK}:{state.toxiproxy_api_port}/proxies/{each.name}/toxics"
-            for name, attributes in wanted.items():
-                change = {"attributes": attributes}
-                httpx.patch(f"{toxics}/{name}", json=change, timeout=10).raise_for_status()
+        vpn.apply_profile(api, topology.links(state, link), profile)
     return str(profile)
 
 
@@ -70,7 +56,7 @@ def restore_link(link: str, configuration: Configuration | None = None) -> str:
     state = topology.load(configuration)
     with topology.toxiproxy(state) as api:
         vpn.end_outage(api, topology.links(state, link))
-    return _profile(link, state.profile, state)
+    return _profile(link, state.started_profile, state)
 
 
 def kill_instance(

@@ -30,7 +30,7 @@ from redis.retry import Retry
 
 from chaos import topology
 from chaos.topology import Configuration
-from harness import components
+from harness import components, vpn
 from harness.events import EventLog
 from harness.ports import LOOPBACK
 from harness.state import TopologyState
@@ -173,7 +173,12 @@ def link_faults(link: str, configuration: Configuration | None = None) -> list[s
     with topology.toxiproxy(state) as api:
         for each in topology.links(state, link):
             present = {toxic["name"]: toxic for toxic in api.toxics(each.name)}
-            expected = topology.profile_toxics(state.profile, each)
+            expected = {
+                name: attributes
+                for name, (_stream, _kind, attributes) in vpn.profile_toxics(
+                    each, state.started_profile
+                ).items()
+            }
             for name, toxic in present.items():
                 want = expected.get(name)
                 got = {key: toxic["attributes"].get(key) for key in want or {}}

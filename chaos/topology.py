@@ -17,7 +17,6 @@ from harness.ports import LOOPBACK
 from harness.state import ProcessRecord, TopologyState
 from harness.topology import Link
 from harness.toxiproxy import Toxiproxy
-from harness.vpn import VpnProfile
 
 Configuration = Mapping[str, Any]
 ALL_LINKS = "*"  # the whole tunnel: every link of the topology
@@ -67,18 +66,6 @@ def links(state: TopologyState, name: str) -> list[Link]:
 
 def listen_port(state: TopologyState, link: str) -> int:
     return next(record.listen_port for record in state.links if record.name == link)
-
-
-def profile_toxics(profile: VpnProfile, link: Link) -> dict[str, dict[str, int]]:
-    """The toxics `harness.vpn.apply_profile` puts on a link for a profile, by name."""
-    expected = {}
-    for stream in ("upstream", "downstream"):
-        latency = profile.one_way_ms(stream, link)
-        if latency:
-            expected[f"vpn-latency-{stream}"] = {"latency": latency, "jitter": profile.jitter_ms}
-        if profile.bandwidth_kbytes_s:
-            expected[f"vpn-bandwidth-{stream}"] = {"rate": profile.bandwidth_kbytes_s}
-    return expected
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -212,7 +213,8 @@ def vpn_degrade(
         profile = VpnProfile(latency_ms, latency_ms, jitter_ms, bandwidth_kbytes_s)
     except ValueError as error:
         raise HarnessError(str(error)) from None
-    _on_links(lambda api, links: vpn.apply_profile(api, links, profile))
+    state = TopologyState.load()
+    call(state.control_port, "PUT", "/vpn", dataclasses.asdict(profile))
     console.print(f"VPN degraded: {profile}")
 
 
@@ -227,13 +229,8 @@ def vpn_outage() -> None:
 def vpn_restore() -> None:
     """End any outage and put back the profile the topology started with."""
     state = TopologyState.load()
-
-    def restore(api: Toxiproxy, links: list[Link]) -> None:
-        vpn.end_outage(api, links)
-        vpn.apply_profile(api, links, state.profile)
-
-    _on_links(restore)
-    console.print(f"VPN restored: {state.profile}")
+    restored = call(state.control_port, "POST", "/vpn/restore")
+    console.print(f"VPN restored: {restored['profile']}")
 
 
 # -- checks ---------------------------------------------------------------------------------
@@ -274,14 +271,15 @@ def bench_latency(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
 ) -> None:
     """Signal-to-order latency over the real path of the running topology: signals sent as
-    the backend sends them, timed by the gateway's receipt of each orderRef."""
+    the backend sends them, timed by the gateway's receipt of each orderRef; beside them, the
+    link's own one-way delay, measured through an identical link (link_p50/p99_ms)."""
     import json
 
     from harness.latency import (
-        LatencyResult,
         listed_contracts,
         signal_bus,
         storm,
+        storm_beside_probe,
         wait_for_orders,
     )
     from harness.local_topology import LocalCredentials
@@ -291,14 +289,18 @@ def bench_latency(
     admin = f"http://127.0.0.1:{state.instances['tws'].ports['admin']}"
     signalr = state.instances["signalr"].ports["http"]
     contracts = listed_contracts(admin)
-
-    def send(count: int) -> LatencyResult:
-        sent = storm(signal_bus(signalr, key), contracts, rate, lambda n: n >= count)
-        return wait_for_orders(admin, sent, state.profile.cloud_to_edge_ms, 60)
-
-    if warmup:
-        send(warmup)  # each contract is looked up once at the gateway; steady state is measured
-    result = send(signals)
+    one_way = state.profile.cloud_to_edge_ms
+    if warmup:  # each contract is looked up once at the gateway; steady state is measured
+        warm = storm(signal_bus(signalr, key), contracts, rate, lambda n: n >= warmup)
+        wait_for_orders(admin, warm, one_way, 60)
+    api = Toxiproxy(state.toxiproxy_api_port)
+    try:
+        sent, link_ms = storm_beside_probe(
+            signal_bus(signalr, key), contracts, rate, signals, api, state.profile
+        )
+    finally:
+        api.close()
+    result = wait_for_orders(admin, sent, one_way, 60, link_ms)
     summary = {"rate_per_s": rate, "vpn": str(state.profile), **result.summary()}
     if as_json:
         typer.echo(json.dumps(summary))

@@ -1,5 +1,6 @@
 """The running supervisor's control API: how `spyh`, chaos drills and scenarios in other
-processes operate a topology (kill, stop, start, roll out, shut down). Loopback only."""
+processes operate a topology (kill, stop, start, roll out, set or restore the VPN profile, shut
+down). Loopback only."""
 
 from __future__ import annotations
 
@@ -18,11 +19,25 @@ from starlette.routing import Route
 from harness.errors import HarnessError
 from harness.ports import LOOPBACK, free_port
 from harness.supervisor import Supervisor
+from harness.vpn import VpnProfile
 
 
 class RolloutRequest(BaseModel):
     component: str = Field(min_length=1)
     release: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class ProfileRequest(BaseModel):
+    edge_to_cloud_ms: int
+    cloud_to_edge_ms: int
+    jitter_ms: int = 0
+    bandwidth_kbytes_s: int = 12_500
+
+    def profile(self) -> VpnProfile:
+        try:
+            return VpnProfile(**self.model_dump())
+        except ValueError as error:
+            raise HarnessError(str(error)) from None
 
 
 class KillRequest(BaseModel):
@@ -70,6 +85,15 @@ def control_app(supervisor: Supervisor, shutdown: threading.Event) -> Starlette:
         wanted: RolloutRequest = await body(request, RolloutRequest)
         return JSONResponse(await run_in_threadpool(roll, wanted))
 
+    async def set_vpn(request: Request) -> JSONResponse:
+        wanted: ProfileRequest = await body(request, ProfileRequest)
+        supervisor.set_profile(wanted.profile())
+        return JSONResponse({"profile": str(supervisor.profile)})
+
+    async def restore_vpn(_request: Request) -> JSONResponse:
+        supervisor.restore_link()
+        return JSONResponse({"profile": str(supervisor.profile)})
+
     async def stop_all(_request: Request) -> JSONResponse:
         shutdown.set()
         return JSONResponse({"shutting_down": True})
@@ -84,6 +108,8 @@ def control_app(supervisor: Supervisor, shutdown: threading.Event) -> Starlette:
             Route("/instances/{name}/stop", stop, methods=["POST"]),
             Route("/instances/{name}/start", start, methods=["POST"]),
             Route("/rollouts", rollout, methods=["POST"]),
+            Route("/vpn", set_vpn, methods=["PUT"]),
+            Route("/vpn/restore", restore_vpn, methods=["POST"]),
             Route("/shutdown", stop_all, methods=["POST"]),
         ],
         exception_handlers={HarnessError: refused},

@@ -5,6 +5,7 @@ Gateway simulator's own record of when each placeOrder arrived (orderRef = signa
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ import httpx
 import numpy as np
 
 from fakes.tws.instruments import expiries
+from harness.link_probe import LinkProbe
+from harness.toxiproxy import Toxiproxy
+from harness.vpn import VpnProfile
 from system.adapters.signalr_rest import SignalRConnection, SignalRRest
 from system.domain.contracts import OptionContract, Right
 from system.domain.signals import Side, Signal, signal_id
@@ -54,10 +58,15 @@ def make_signal(
 
 
 async def publish_at_rate(
-    bus: SignalBus, make: Callable[[int], Signal], rate_per_s: float, done: Callable[[int], bool]
+    bus: SignalBus,
+    make: Callable[[int], Signal],
+    rate_per_s: float,
+    done: Callable[[int], bool],
+    published: Callable[[], None] = lambda: None,
 ) -> list[Signal]:
     """Publish one signal every 1/rate seconds on a fixed schedule (no drift) until `done(n)`
-    says n are enough; each is made just before it is sent, so created_at is its send time."""
+    says n are enough; each is made just before it is sent, so created_at is its send time.
+    `published` is called as each publish returns (a link probe marks the link then)."""
     sent: list[Signal] = []
     start = time.monotonic()
     while not done(len(sent)):
@@ -66,6 +75,7 @@ async def publish_at_rate(
             await asyncio.sleep(delay)
         signal = make(len(sent))
         await bus.publish(signal)
+        published()
         sent.append(signal)
     return sent
 
@@ -82,6 +92,7 @@ def storm(
     rate_per_s: float,
     done: Callable[[int], bool],
     ttl_s: float = 30.0,
+    published: Callable[[], None] = lambda: None,
 ) -> list[Signal]:
     """Fresh signals cycling over `contracts` at `rate_per_s` until `done`; closes the bus."""
 
@@ -90,29 +101,57 @@ def storm(
 
     async def publish() -> list[Signal]:
         try:
-            return await publish_at_rate(bus, make, rate_per_s, done)
+            return await publish_at_rate(bus, make, rate_per_s, done, published)
         finally:
             await bus.aclose()
 
     return asyncio.run(publish())
 
 
+def storm_beside_probe(
+    bus: SignalRRest,
+    contracts: list[OptionContract],
+    rate_per_s: float,
+    count: int,
+    api: Toxiproxy,
+    profile: VpnProfile,
+) -> tuple[list[Signal], list[float]]:
+    """`count` signals as `storm` sends them, each with a LinkProbe frame of its size across an
+    identical link: the signals, and the link's own one-way delays in ms."""
+    frame_bytes = len(make_signal(contracts[0], 0, 30).model_dump_json()) + 48  # + the envelope
+    with LinkProbe(api, profile, frame_bytes) as probe:
+        sent = storm(bus, contracts, rate_per_s, lambda n: n >= count, published=probe.mark)
+    return sent, probe.delays_ms
+
+
 @dataclass(frozen=True)
 class LatencyResult:
     """What the gateway saw of the signals sent: one order each, or the discrepancy."""
 
-    injected_one_way_ms: float
+    injected_one_way_ms: float  # as configured
     samples_ms: list[float]  # signal created -> placeOrder received at the gateway
     acked_ms: list[float] = field(default_factory=list)  # signal created -> order acknowledged
     missing: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
+    link_ms: list[float] = field(default_factory=list)  # the link's own delay (LinkProbe)
 
     def percentile(self, q: float) -> float:
-        return float(np.percentile(self.samples_ms, q)) if self.samples_ms else float("nan")
+        return _percentile(self.samples_ms, q)
 
     @property
     def overhead_p99_ms(self) -> float:
+        """p99 above the configured one-way latency."""
         return self.percentile(99) - self.injected_one_way_ms
+
+    @property
+    def link_p99_ms(self) -> float:
+        """The one-way delay the link really injected, at p99 (measured beside the signals)."""
+        return _percentile(self.link_ms, 99)
+
+    @property
+    def stack_p99_ms(self) -> float:
+        """What the stack adds: p99 above the link's own measured p99."""
+        return self.percentile(99) - self.link_p99_ms
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -124,13 +163,21 @@ class LatencyResult:
             "p50_ms": round(self.percentile(50), 3),
             "p99_ms": round(self.percentile(99), 3),
             "overhead_p99_ms": round(self.overhead_p99_ms, 3),
-            "acked_p50_ms": round(float(np.percentile(self.acked_ms, 50)), 3)
-            if self.acked_ms
-            else None,
-            "acked_p99_ms": round(float(np.percentile(self.acked_ms, 99)), 3)
-            if self.acked_ms
-            else None,
+            "link_p50_ms": _rounded(_percentile(self.link_ms, 50)),
+            "link_p99_ms": _rounded(self.link_p99_ms),
+            "stack_p99_ms": _rounded(self.stack_p99_ms),
+            "acked_p50_ms": _rounded(_percentile(self.acked_ms, 50)),
+            "acked_p99_ms": _rounded(_percentile(self.acked_ms, 99)),
         }
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def _rounded(value: float) -> float | None:
+    """For JSON: NaN (nothing measured) becomes null."""
+    return None if math.isnan(value) else round(value, 3)
 
 
 def gateway_orders(admin_url: str) -> list[dict[str, Any]]:
@@ -139,7 +186,12 @@ def gateway_orders(admin_url: str) -> list[dict[str, Any]]:
     return list(response.json())
 
 
-def match(sent: list[Signal], orders: list[dict[str, Any]], one_way_ms: float) -> LatencyResult:
+def match(
+    sent: list[Signal],
+    orders: list[dict[str, Any]],
+    one_way_ms: float,
+    link_ms: list[float] | None = None,
+) -> LatencyResult:
     by_ref: dict[str, list[dict[str, Any]]] = {}
     for order in orders:
         by_ref.setdefault(order["orderRef"], []).append(order)
@@ -156,16 +208,20 @@ def match(sent: list[Signal], orders: list[dict[str, Any]], one_way_ms: float) -
         samples.append((first["received_at_ns"] - created_ns) / 1e6)
         if first.get("acked_at_ns"):
             acked.append((first["acked_at_ns"] - created_ns) / 1e6)
-    return LatencyResult(one_way_ms, samples, acked, missing, duplicated)
+    return LatencyResult(one_way_ms, samples, acked, missing, duplicated, link_ms or [])
 
 
 def wait_for_orders(
-    admin_url: str, sent: list[Signal], one_way_ms: float, timeout_s: float
+    admin_url: str,
+    sent: list[Signal],
+    one_way_ms: float,
+    timeout_s: float,
+    link_ms: list[float] | None = None,
 ) -> LatencyResult:
     """Poll the gateway until every signal has its order or the time is up."""
     deadline = time.monotonic() + timeout_s
     while True:
-        result = match(sent, gateway_orders(admin_url), one_way_ms)
+        result = match(sent, gateway_orders(admin_url), one_way_ms, link_ms)
         if not result.missing or time.monotonic() > deadline:
             return result
         time.sleep(0.2)

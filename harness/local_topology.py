@@ -159,7 +159,7 @@ def build(env: str) -> LocalTopology:
 
     def signalr(w: Wiring) -> ProcessSpec:
         key = credentials.signalr_access_key
-        argv = _fake("signalr", "--port", str(w.ports["http"]), "--access-key", key)
+        argv = _fake("signalr", "--port", str(w.ports["http"]), f"--access-key={key}")
         return ProcessSpec(w.instance, argv, log_line(r"^Endpoint=http://"))
 
     def keyvault(w: Wiring) -> ProcessSpec:
@@ -171,8 +171,7 @@ def build(env: str) -> LocalTopology:
             str(_ca(w).parent),
             "--identity-port",
             str(w.ports["identity"]),
-            "--identity-header",
-            credentials.identity_header,
+            f"--identity-header={credentials.identity_header}",
         )
         return ProcessSpec(w.instance, argv, log_line(r"^keyvault ready "))
 
@@ -216,12 +215,12 @@ def build(env: str) -> LocalTopology:
         # A paid plan's quota: the free tier's 100 a day lasts seconds once every fill is
         # confirmed by email at scenario rates.
         quota = ["--daily-quota", "1000000"]
-        argv = _fake("sendgrid", "--port", str(w.ports["http"]), "--api-key", key, *quota)
+        argv = _fake("sendgrid", "--port", str(w.ports["http"]), f"--api-key={key}", *quota)
         return ProcessSpec(w.instance, argv, log_line(r"^sendgrid ready "))
 
     def telegram(w: Wiring) -> ProcessSpec:
         token = credentials.telegram_token
-        argv = _fake("telegram", "--port", str(w.ports["http"]), "--token", token)
+        argv = _fake("telegram", "--port", str(w.ports["http"]), f"--token={token}")
         return ProcessSpec(w.instance, argv, log_line(r"^telegram ready "))
 
     def require_credential(w: Wiring) -> None:
@@ -342,6 +341,8 @@ def build(env: str) -> LocalTopology:
 
 
 def _fake(module: str, *args: str) -> list[str]:
+    """A fake's command line. Generated secrets go as --name=value: one that starts with "-"
+    would otherwise be read as an option."""
     return [PYTHON, "-m", f"fakes.{module}", "--host", "127.0.0.1", *args]
 
 

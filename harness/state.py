@@ -84,7 +84,8 @@ class TopologyState(BaseModel):
     toxiproxy: ProcessRecord
     toxiproxy_api_port: int
     control_port: int  # the supervisor's control API; 0 when nothing serves it
-    profile: VpnProfile
+    profile: VpnProfile  # what the links do now
+    started_profile: VpnProfile  # what `spyh vpn restore` puts back
     links: list[LinkRecord]
     instances: dict[str, ProcessRecord]  # in start order
 

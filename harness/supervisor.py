@@ -76,7 +76,8 @@ class Supervisor:
         self.topology = topology
         self.alert = alert  # how the deployment controller tells operators what it did
         self.run_dir = run_dir
-        self.profile = profile
+        self.profile = profile  # what the links do now
+        self.started_profile = profile  # what `restore_link` puts back
         self.env = env
         self.links: list[Link] = topology.links()
         self.instances: dict[str, Instance] = {}  # in start order
@@ -268,6 +269,12 @@ class Supervisor:
     def set_profile(self, profile: VpnProfile) -> None:
         self.profile = profile
         vpn.apply_profile(self.api, self.links, profile)
+        self._save_if_up()  # `spyh status` and `spyh bench` read the profile from the state
+
+    def restore_link(self) -> None:
+        """End any outage and put back the profile the topology started with."""
+        vpn.end_outage(self.api, self.links)
+        self.set_profile(self.started_profile)
 
     # -- rollouts: a Deployment's RollingUpdate, then rollback when it cannot progress ------
     def rollout(self, component_name: str, release: str) -> Revision:
@@ -417,6 +424,7 @@ class Supervisor:
             toxiproxy_api_port=self.api_port,
             control_port=self.control_port,
             profile=self.profile,
+            started_profile=self.started_profile,
             links=[
                 LinkRecord(
                     name=link.name,

@@ -45,6 +45,9 @@ class Toxiproxy:
         )
         return Proxy(name, int(created["listen"].rsplit(":", 1)[1]), upstream)
 
+    def delete_proxy(self, name: str) -> None:
+        self._call("DELETE", f"/proxies/{name}")
+
     def add_toxic(
         self,
         proxy: str,

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from harness.topology import Link
 from harness.toxiproxy import Stream, Toxiproxy
 
+# A toxic as a profile puts it on a link: (stream, Toxiproxy type, attributes).
+Toxic = tuple[Stream, str, dict[str, int]]
+
 # Toxic names this module owns on every link; anything else on a link is someone else's fault.
 _OUTAGE_TOXICS = ("vpn-outage-upstream", "vpn-outage-downstream")
 
@@ -45,20 +48,38 @@ class VpnProfile:
 
 def apply_profile(api: Toxiproxy, links: list[Link], profile: VpnProfile) -> None:
     """Set every link's latency and bandwidth toxics to the profile, in place: Toxiproxy 2.12 can
-    deadlock or crash when a toxic is removed and re-added under a busy stream."""
+    deadlock or crash when a toxic is removed and re-added under a busy stream. A new bandwidth
+    is set with the link disabled (its connections reset): 2.12 panics when the rate changes
+    while a slow bandwidth toxic is splitting a chunk."""
     for link in links:
-        present = {toxic["name"] for toxic in api.toxics(link.name)}
-        for stream in ("upstream", "downstream"):
-            wanted = {
-                f"vpn-latency-{stream}": ("latency", {
-                    "latency": profile.one_way_ms(stream, link), "jitter": profile.jitter_ms}),
-                f"vpn-bandwidth-{stream}": ("bandwidth", {"rate": profile.bandwidth_kbytes_s}),
-            }  # fmt: skip
-            for name, (kind, attributes) in wanted.items():
-                if name in present:
-                    api.update_toxic(link.name, name, attributes)
-                else:
-                    api.add_toxic(link.name, kind, stream, attributes, name=name)
+        present = {toxic["name"]: toxic for toxic in api.toxics(link.name)}
+        wanted = profile_toxics(link, profile)
+        rate_changes = any(
+            kind == "bandwidth" and name in present and present[name]["attributes"] != attributes
+            for name, (_stream, kind, attributes) in wanted.items()
+        )
+        if rate_changes:
+            api.set_enabled(link.name, False)
+        for name, (stream, kind, attributes) in wanted.items():
+            if name in present:
+                api.update_toxic(link.name, name, attributes)
+            else:
+                api.add_toxic(link.name, kind, stream, attributes, name=name)
+        if rate_changes:
+            api.set_enabled(link.name, True)
+
+
+def profile_toxics(
+    link: Link, profile: VpnProfile
+) -> dict[str, tuple[Stream, str, dict[str, int]]]:
+    """The profile's toxics on one link, by name."""
+    toxics: dict[str, Toxic] = {}
+    for stream in ("upstream", "downstream"):
+        latency = {"latency": profile.one_way_ms(stream, link), "jitter": profile.jitter_ms}
+        toxics[f"vpn-latency-{stream}"] = (stream, "latency", latency)
+        bandwidth = {"rate": profile.bandwidth_kbytes_s}
+        toxics[f"vpn-bandwidth-{stream}"] = (stream, "bandwidth", bandwidth)
+    return toxics
 
 
 def start_outage(api: Toxiproxy, links: list[Link]) -> None:

@@ -39,8 +39,13 @@ def test_detached_lifecycle(spyh: Spyh) -> None:
     killed = spyh("kill", "redis")
     assert killed.returncode == 0
     assert "SIGKILL sent to redis" in killed.stdout
+    degraded = spyh("vpn", "degrade", "--latency-ms", "40", "--jitter-ms", "5")
+    assert degraded.returncode == 0, degraded.stderr
+    assert "edge→cloud 40 ms, cloud→edge 40 ms, jitter ±5 ms, 1 Mbps" in spyh("status").stdout
     assert spyh("vpn", "outage").returncode == 0
-    assert spyh("vpn", "restore").returncode == 0
+    restored = spyh("vpn", "restore")
+    assert restored.returncode == 0, restored.stderr
+    assert "edge→cloud 10 ms, cloud→edge 10 ms" in spyh("status").stdout
     down = spyh("down")
     assert "stopped" in down.stdout
     assert "listening" not in spyh("status").stdout

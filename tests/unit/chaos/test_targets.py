@@ -20,6 +20,7 @@ def _state(instances: list[str], links: list[str]) -> TopologyState:
         toxiproxy_api_port=1,
         control_port=1,
         profile=VpnProfile(10, 10),
+        started_profile=VpnProfile(10, 10),
         links=[
             LinkRecord(name=n, component="c", port="p", server_side="cloud", listen_port=1)
             for n in links
