@@ -58,9 +58,14 @@ def collect(sources: Sequence[Path], expect: Iterable[str]) -> list[Part]:
 
 
 def latency_groups(figures: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Samples by VPN profile; beside each, the link's own delay where it was measured (the
+    floor the stack's figures stand on)."""
     groups: dict[str, list[float]] = {}
     for figure in figures:
-        groups.setdefault(profile_label(figure), []).extend(figure["samples_ms"])
+        label = profile_label(figure)
+        groups.setdefault(label, []).extend(figure["samples_ms"])
+        if figure.get("link_ms"):
+            groups.setdefault(f"{label}, the link alone", []).extend(figure["link_ms"])
     return groups
 
 

@@ -23,6 +23,7 @@ from harness.latency import (
     listed_contracts,
     signal_bus,
     storm,
+    storm_beside_probe,
     wait_for_orders,
 )
 from harness.local_topology import LocalTopology
@@ -79,6 +80,15 @@ class Stack:
         """`count` fresh signals at `rate_per_s`, as the backend publishes them."""
         return self._publish(rate_per_s, ttl_s, lambda sent: sent >= count)
 
+    def send_beside_probe(self, count: int, rate_per_s: float) -> tuple[list[Signal], list[float]]:
+        """As `send`, with the link's own one-way delay measured beside each signal (ms)."""
+        port = self.supervisor.instance("signalr").ports["http"]
+        bus = signal_bus(port, self.local.credentials.signalr_access_key)
+        profile = self.supervisor.profile
+        return storm_beside_probe(
+            bus, self.contracts(), rate_per_s, count, self.supervisor.api, profile
+        )
+
     def stream_while(
         self, rate_per_s: float, action: Callable[[], T], ttl_s: float = 30.0
     ) -> tuple[T, list[Signal]]:
@@ -105,9 +115,13 @@ class Stack:
         return storm(bus, self.contracts(), rate_per_s, done, ttl_s)
 
     def orders_for(
-        self, sent: list[Signal], one_way_ms: float, timeout_s: float = 30
+        self,
+        sent: list[Signal],
+        one_way_ms: float,
+        timeout_s: float = 30,
+        link_ms: list[float] | None = None,
     ) -> LatencyResult:
-        return wait_for_orders(self.gateway_admin, sent, one_way_ms, timeout_s)
+        return wait_for_orders(self.gateway_admin, sent, one_way_ms, timeout_s, link_ms)
 
     # -- the bots --------------------------------------------------------------------------------
     def bots(self) -> list[str]:

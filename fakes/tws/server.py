@@ -292,7 +292,8 @@ class Simulator:
             deadline = max(deadline + step, loop.time())
             await asyncio.sleep(deadline - loop.time())
             try:
-                self.gateway.market_step()
+                for _ in self.gateway.market_step():
+                    await asyncio.sleep(0)
             except Exception:  # the clock must keep ticking whatever one step did
                 log.exception("market step failed")
 

@@ -4,18 +4,21 @@ Feature: Signal-to-order latency over the VPN
   Signals enter as the backend sends them (its SignalR REST adapter). "Received" is the IB Gateway
   simulator's own timestamp of the placeOrder carrying the signal id as orderRef; "acknowledged"
   is the gateway's acknowledgement, which the bot on the same host sees microseconds later.
-  The link has no jitter in this feature, so the injected one-way latency is exact.
+  The link has no jitter in this feature. The one-way latency it injects is measured, not
+  assumed: Toxiproxy adds its own timer overshoot to the configured latency (on a 2-core VM,
+  about 1 ms at p50 and 4 ms at p99), so a probe frame the size of a signal crosses an
+  identical link each time a signal is published, and the SLO is on what the stack adds.
 
   Background:
     Given the local topology is up
     And every bot is subscribed to the signal hub
 
-  Scenario Outline: At 20 signals/s, p99 stays within the one-way latency plus 5 ms
+  Scenario Outline: At 20 signals/s, p99 stays within the link's own latency plus 5 ms
     Given the VPN round trip is <rtt> ms
     And the bots have traded a warm-up of 10 signals
     When 200 signals are sent at 20 per second
     Then every signal gives exactly one order at the gateway
-    And the p99 from signal to order received is at most the one-way latency plus 5 ms
+    And the p99 from signal to order received is at most the measured one-way latency plus 5 ms
 
     Examples:
       | rtt |

@@ -127,7 +127,10 @@ class Forwarder:
         self._metrics.oldest_age.set(max(age, 0.0))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Drain until `stop` is set; the batch in hand is finished (and marked) first."""
+        """Drain until `stop` is set; the batch in hand is finished (and marked) first. A full
+        batch means a backlog: the next follows at once. Otherwise records gather for a poll
+        period: one batch where a record at a time would cost the trading bot beside this
+        sidecar a request each (at 20 signals/s that was a third of a core here)."""
         attempt = 0
         while not stop.is_set():
             try:
@@ -143,7 +146,7 @@ class Forwarder:
             attempt = 0
             self._metrics.link_up.set(1)
             await self.refresh_gauges()
-            if delivered == 0:
+            if delivered < self._batch_size:
                 await self._sleep(stop, self._poll_s)
 
     async def aggregate_days(self) -> None:

@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from reports.build import build_report
 
 JUNIT = """<?xml version="1.0"?>
@@ -31,3 +33,14 @@ def test_failures_and_latency_plots_reach_the_report(tmp_path: Path) -> None:
     assert [c["outcome"] for c in summary["suites"][0]["cases"]] == ["passed", "failed"]
     assert "duplicate order for sig-1" in html
     assert "<svg" in html  # the CDF is inlined: the report is one self-contained file
+
+
+def test_the_links_own_delay_is_reported_beside_the_signals(tmp_path: Path) -> None:
+    (tmp_path / "junit.xml").write_text(JUNIT)
+    (tmp_path / "figures").mkdir()
+    figure = {"injected_one_way_ms": 15, "samples_ms": [19.0, 20.0], "link_ms": [15.5, 16.0]}
+    (tmp_path / "figures" / "rtt.json").write_text(json.dumps(figure))
+    build_report(tmp_path)
+    metrics = json.loads((tmp_path / "summary.json").read_text())["metrics"]
+    assert metrics["p99 latency, one-way 15 ms (ms)"] == pytest.approx(19.99)
+    assert metrics["p99 latency, one-way 15 ms, the link alone (ms)"] == pytest.approx(15.995)
