@@ -261,7 +261,7 @@ def build(env: str) -> LocalTopology:
             "SPY_BOT_DATA_DIR": str(_data(w)),
             "SPY_BOT_STRATEGY_FILE": str(strategy),
             "SPY_BOT_BACKEND_URL": w.url(Use("backend", "http")),
-            "SPY_BOT_REDIS_URL": f"redis://127.0.0.1:{w.address_of(Use('redis', 'redis'))[1]}/0",
+            "SPY_BOT_REDIS_URL": _redis_url(w),
             "SPY_BOT_IB_PORT": str(w.address_of(Use("tws", "api"))[1]),
             "SPY_BOT_IB_CREDENTIAL_SECRET": "ibkr-credential",
             "SPY_BOT_CREDENTIAL_CHECK_S": "2",
@@ -295,6 +295,34 @@ def build(env: str) -> LocalTopology:
         }
         argv = [PYTHON, "-m", "system.services.forwarder"]
         return ProcessSpec("forwarder", argv, log_line(r"^forwarder ready "), env=env)
+
+    def watchdog(w: Wiring) -> ProcessSpec:
+        """On the edge host, beside the cluster (the kubelet, here the supervisor, restarts the
+        pods): the VPN heartbeat both ways, the gateway and Redis, alerts to the operators.
+        Rounds every 2 s instead of prod's 30, so a 30 s outage is noticed within seconds."""
+        components = [
+            {"name": "ib-gateway", "check": "ib", "target": _host_port(w, Use("tws", "api"))},
+            {"name": "redis", "check": "redis", "target": _redis_url(w)},
+        ]
+        env = {
+            **_edge_secrets("SPY_WD_", w, credentials),
+            "SPY_WD_BACKEND_URL": w.url(Use("backend", "http")),
+            "SPY_WD_HTTP_PORT": str(w.ports["http"]),
+            "SPY_WD_COMPONENTS": json.dumps(components),
+            "SPY_WD_CHECK_INTERVAL_S": "2",
+            "SPY_WD_CHECK_TIMEOUT_S": "2",
+            "SPY_WD_HEARTBEAT_TIMEOUT_S": "6",
+            "SPY_WD_IB_CREDENTIAL_SECRET": "ibkr-credential",
+            "SPY_WD_TELEGRAM_TOKEN_SECRET": "telegram-bot-token",
+            "SPY_WD_TELEGRAM_BASE_URL": w.url(Use("telegram", "http")),
+            "SPY_WD_TELEGRAM_CHAT_IDS": f"[{TELEGRAM_OPERATOR_CHAT}]",
+            "SPY_WD_SENDGRID_API_KEY_SECRET": "sendgrid-api-key",
+            "SPY_WD_SENDGRID_BASE_URL": w.url(Use("sendgrid", "http")),
+            "SPY_WD_EMAIL_TO": json.dumps([OPERATOR_EMAIL]),
+            "SPY_WD_RESTART_LOG_DIR": str(w.run_dir / w.instance),
+        }
+        argv = [PYTHON, "-m", "system.services.watchdog"]
+        return ProcessSpec(w.instance, argv, log_line(r"^watchdog ready "), env=env)
 
     topology = Topology(
         (
@@ -335,6 +363,22 @@ def build(env: str) -> LocalTopology:
                     Use("sendgrid", "http"),
                 ),
             ),
+            Component(
+                "watchdog",
+                "edge",
+                watchdog,
+                ports=("http",),
+                uses=(
+                    vault_use,
+                    identity_use,
+                    signalr_use,
+                    Use("backend", "http"),
+                    Use("redis", "redis"),
+                    Use("tws", "api"),
+                    Use("telegram", "http"),
+                    Use("sendgrid", "http"),
+                ),
+            ),
         )
     )
     return LocalTopology(topology, vpn_profile(settings), credentials, settings)
@@ -353,6 +397,15 @@ def _ca(w: Wiring) -> Path:
 def _data(w: Wiring) -> Path:
     """The pod's edge-store volume, shared by the bot and its forwarder sidecar."""
     return w.run_dir / w.instance / "data"
+
+
+def _redis_url(w: Wiring) -> str:
+    return f"redis://127.0.0.1:{w.address_of(Use('redis', 'redis'))[1]}/0"
+
+
+def _host_port(w: Wiring, use: Use) -> str:
+    host, port = w.address_of(use)
+    return f"{host}:{port}"
 
 
 def _identity_env(w: Wiring, credentials: LocalCredentials) -> dict[str, str]:

@@ -182,6 +182,12 @@ class Stack:
             for m in body["messages"]
         ]
 
+    def telegram_messages(self) -> list[str]:
+        """The text of every message the Telegram fake was asked to send."""
+        port = self.supervisor.instance("telegram").ports["http"]
+        body = httpx.get(f"http://127.0.0.1:{port}/__admin/messages", timeout=5).json()
+        return [str(m.get("text", "")) for m in body["messages"]]
+
     def vault_admin(self, path: str, body: dict[str, Any]) -> Any:
         port = self.supervisor.instance("keyvault").ports["https"]
         ca = self.run_dir / "keyvault" / "ca.pem"

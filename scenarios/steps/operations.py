@@ -178,8 +178,15 @@ def traded_before(topology: Stack) -> None:
     assert not topology.orders_for(topology.send(10, rate_per_s=10), 0).missing
 
 
+@pytest.fixture
+def told_before() -> dict[str, int]:
+    """How many emails and Telegram messages the operators had before the outage."""
+    return {}
+
+
 @when(parsers.parse("the VPN link is down for {seconds:d} seconds"))
-def vpn_down(topology: Stack, seconds: int) -> None:
+def vpn_down(topology: Stack, told_before: dict[str, int], seconds: int) -> None:
+    told_before.update(email=len(topology.emails()), telegram=len(topology.telegram_messages()))
     supervisor = topology.supervisor
     start_outage(supervisor.api, supervisor.links)
     try:
@@ -198,6 +205,24 @@ def order_after_outage(topology: Stack) -> None:
     result = topology.orders_for(topology.send(1, rate_per_s=1), 0)
     assert not result.missing
     assert not result.duplicated
+
+
+@then("the watchdog told the operators by email and Telegram that the link was lost, then back")
+def watchdog_alerts(topology: Stack, told_before: dict[str, int]) -> None:
+    def told() -> tuple[list[str], list[str]] | None:
+        email = topology.emails()[told_before["email"] :]
+        telegram = topology.telegram_messages()[told_before["telegram"] :]
+        for messages in (email, telegram):
+            lost = [i for i, m in enumerate(messages) if "VPN heartbeat lost" in m]
+            back = [i for i, m in enumerate(messages) if "VPN heartbeat is back" in m]
+            if not (lost and back and lost[0] < back[-1]):
+                return None
+        return email, telegram
+
+    email, telegram = until(told, 60, "the watchdog's VPN alert and its recovery notice")
+    for messages in (email, telegram):
+        down = [title for m in messages if " is down" in (title := m.splitlines()[0])]
+        assert not down, f"the watchdog reported edge components down: {down}"
 
 
 @then("every record in the edge outboxes is in Table Storage exactly once")

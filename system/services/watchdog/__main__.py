@@ -99,8 +99,31 @@ async def _report_forever(
             log.warning("health report not sent: %s", type(error).__name__)
 
 
-async def _credential(secrets: SecretStore, name: str | None) -> str | None:
-    return None if name is None else (await secrets.get(name)).value
+class LastKnownSecret:
+    """A secret read at startup, then refreshed in the background at each use while the last
+    value read is returned. Key Vault is across the VPN link, and in an outage a read hangs: a
+    gateway that is up must not be reported down because the link to the vault is."""
+
+    def __init__(self, secrets: SecretStore, name: str, value: str) -> None:
+        self._secrets = secrets
+        self._name = name
+        self._value = value
+        self._refresh: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def read(cls, secrets: SecretStore, name: str) -> LastKnownSecret:
+        return cls(secrets, name, (await secrets.get(name)).value)
+
+    async def __call__(self) -> str:
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.get_running_loop().create_task(self._read())
+        return self._value
+
+    async def _read(self) -> None:
+        try:
+            self._value = (await self._secrets.get(self._name)).value
+        except Exception as error:  # the last value stands until a read succeeds
+            log.debug("secret %s unreadable (%s); using the last value", self._name, error)
 
 
 async def serve(settings: WatchdogSettings) -> int:
@@ -109,6 +132,8 @@ async def serve(settings: WatchdogSettings) -> int:
     try:
         api_key = (await secrets.get(settings.backend_api_key_secret)).value
         channels = await runtime.channels(settings, secrets)
+        name = settings.ib_credential_secret
+        ib_credential = await LastKnownSecret.read(secrets, name) if name else None
     except Exception as error:
         print(f"watchdog: a secret is unavailable: {error}", file=sys.stderr, flush=True)
         return 1
@@ -126,12 +151,7 @@ async def serve(settings: WatchdogSettings) -> int:
     watched = [
         Watched(
             c,
-            make_check(
-                c,
-                http,
-                settings.check_timeout_s,
-                ib_credential=lambda: _credential(secrets, settings.ib_credential_secret),
-            ),
+            make_check(c, http, settings.check_timeout_s, ib_credential=ib_credential),
         )
         for c in settings.components
     ]

@@ -5,8 +5,11 @@ from datetime import date
 from unittest.mock import AsyncMock
 
 import httpx
+import pytest
 
 from system.edge.alerting import AlertGate
+from system.ports import Secret
+from system.services.watchdog.__main__ import LastKnownSecret
 from system.services.watchdog.checks import Component, run_check
 from system.services.watchdog.metrics import WatchdogMetrics
 from system.services.watchdog.watchdog import Heartbeat, Watchdog, Watched
@@ -122,3 +125,35 @@ async def test_a_hanging_check_is_a_failure_naming_why() -> None:
         return True, ""
 
     assert await run_check(hangs, 0.01) == (False, "no answer within 0.01 s")
+
+
+class Vault:
+    """A SecretStore whose reachability the test switches."""
+
+    def __init__(self) -> None:
+        self.value: str | None = "v1"
+
+    async def get(self, name: str) -> Secret:
+        if self.value is None:
+            raise ConnectionError("the vault is across a link that is down")
+        return Secret(name=name, value=self.value, version=self.value)
+
+
+async def test_the_last_known_credential_stands_in_while_the_vault_is_unreachable() -> None:
+    vault = Vault()
+    credential = await LastKnownSecret.read(vault, "ibkr-credential")
+    vault.value = "v2"  # rotated: the next use starts a refresh, the one after sees it
+    assert await credential() == "v1"
+    await asyncio.sleep(0)
+    assert await credential() == "v2"
+    vault.value = None  # VPN down: reads fail, the last value stands
+    for _ in range(3):
+        await asyncio.sleep(0)
+        assert await credential() == "v2"
+
+
+async def test_a_credential_that_cannot_be_read_at_startup_is_an_error() -> None:
+    vault = Vault()
+    vault.value = None
+    with pytest.raises(ConnectionError):
+        await LastKnownSecret.read(vault, "ibkr-credential")
