@@ -26,13 +26,17 @@ from pysignalr.client import SignalRClient
 from pysignalr.messages import InvocationMessage, Message
 from pysignalr.protocol.json import JSONProtocol
 
+from system.adapters.signalr_rest import QUOTE_TARGET
 from system.domain.signals import Signal
 from system.edge.backoff import Backoff
 from system.ports import ReceivedSignal
 
 log = logging.getLogger(__name__)
 
-DropReason = str  # "malformed", "unknown_message", "unknown_target", "invalid_signal"
+DropReason = str  # "malformed", "unknown_message", "unknown_target", "invalid_signal", "other"
+# What else the hub carries, for other clients (the dashboard): dropped and counted, not warned
+# about once a second.
+OTHER_TARGETS = frozenset({QUOTE_TARGET})
 
 
 class TolerantJSONProtocol(JSONProtocol):
@@ -67,7 +71,8 @@ class TolerantJSONProtocol(JSONProtocol):
                 self._on_drop("unknown_message", item[:200])
                 continue
             if isinstance(message, InvocationMessage) and message.target not in self._targets:
-                self._on_drop("unknown_target", str(message.target)[:100])
+                known = message.target in OTHER_TARGETS
+                self._on_drop("other" if known else "unknown_target", str(message.target)[:100])
                 continue
             messages.append(message)
         return messages
@@ -106,7 +111,8 @@ class SignalRSubscription:
         self._on_state(up)
 
     def _drop(self, reason: DropReason, detail: str) -> None:
-        log.warning("SignalR message dropped (%s): %s", reason, detail)
+        level = logging.DEBUG if reason == "other" else logging.WARNING
+        log.log(level, "SignalR message dropped (%s): %s", reason, detail)
         self._count_drop(reason)
 
     def deliver(self, arguments: list[Any], received_ns: int) -> None:

@@ -27,6 +27,7 @@ API_VERSION = "2022-06-01"
 _REST_TOKEN_TTL_S = 3600
 _REST_TOKEN_REFRESH_S = 300  # mint a new REST token this long before the old one expires
 _CLIENT_TOKEN_TTL_S = 3600
+QUOTE_TARGET = "quote"  # the spot price, for the dashboard, on the same hub as the signals
 
 
 class PublishRejected(Exception):
@@ -94,7 +95,7 @@ class SignalRRest:
 
     async def publish_quote(self, symbol: str, price: float, at: datetime) -> None:
         quote = {"symbol": symbol, "price": price, "at": at.isoformat()}
-        await self._broadcast("quote", json.dumps(quote).encode())
+        await self._broadcast(QUOTE_TARGET, json.dumps(quote).encode())
 
     async def _broadcast(self, target: str, argument: bytes) -> None:
         # The body is built around the argument's JSON, serialised once.

@@ -32,6 +32,7 @@ class TestSignalRFrames:
                 "not json at all",
                 '{"type":42}',
                 '{"type":1,"target":"other","arguments":[]}',
+                '{"type":1,"target":"quote","arguments":[{"symbol":"SPY"}]}',
                 '{"type":1,"target":"signal","arguments":[],"surprise":1}',
                 "[1, 2]",
                 '{"type":6}',
@@ -44,6 +45,7 @@ class TestSignalRFrames:
             "malformed",
             "unknown_message",
             "unknown_target",
+            "other",  # the dashboard's quotes share the hub: known, dropped without a warning
             "unknown_message",
             "malformed",
         ]
