@@ -28,7 +28,7 @@ from azure.keyvault.secrets import SecretClient
 from harness import components
 from harness.chart_values import DeploymentSettings, deployment_settings
 from harness.errors import HarnessError
-from harness.process import ProcessSpec, log_line
+from harness.process import ProcessSpec, http, log_line
 from harness.topology import Component, RollingUpdate, Side, Topology, Use, Wiring
 from harness.vpn import VpnProfile
 from system.adapters.notify_sendgrid import SendGridNotifier
@@ -277,10 +277,13 @@ def build(env: str) -> LocalTopology:
         }
         argv = [PYTHON, "-m", "system.services.bot"]
         grace = settings.termination_grace_period_seconds
+        # Ready as the chart's readinessProbe says (/ready: subscribed to the hub, Redis
+        # reachable): a rollout that took "serving" for ready stopped the old leader before
+        # its successor was subscribed, and a signal went untraded.
         return ProcessSpec(
             w.instance,
             argv,
-            log_line(r"^bot ready "),
+            http(f"http://127.0.0.1:{w.ports['http']}/ready"),
             env=env,
             start_timeout_s=60,
             stop_grace_s=grace,
