@@ -243,6 +243,7 @@ def build(env: str) -> LocalTopology:
             "SPY_BACKEND_IB_PORT": str(ib_port),
             "SPY_BACKEND_IB_CREDENTIAL_SECRET": "ibkr-credential",
             "SPY_BACKEND_DASHBOARD": "true",
+            "SPY_BACKEND_LATENCY_INTERVAL_S": "2",  # with the bots' 5 s samples: a live panel
             "SPY_BACKEND_TELEMETRY": "file",
             "SPY_BACKEND_TELEMETRY_DIR": str(w.run_dir / "telemetry" / w.instance),
         }
@@ -272,6 +273,7 @@ def build(env: str) -> LocalTopology:
             "SPY_BOT_SENDGRID_API_KEY_SECRET": "sendgrid-api-key",
             "SPY_BOT_SENDGRID_BASE_URL": w.url(Use("sendgrid", "http")),
             "SPY_BOT_EMAIL_TO": json.dumps([OPERATOR_EMAIL]),
+            "SPY_BOT_METRICS_SAMPLE_S": "5",
             # As the chart does: the bot finishes 5 s inside the pod's termination grace.
             "SPY_BOT_SHUTDOWN_GRACE_S": str(settings.termination_grace_period_seconds - 5),
         }

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from system.domain.market import ChainSnapshot, SkippedMessage
+from system.domain.metric_samples import OrderLatency
 from system.domain.orders import Execution, Order, OrderIntent, OrderStatus
 from system.domain.signals import Signal
 
@@ -41,6 +42,10 @@ class SignalBus(Protocol):
 
     async def publish_quote(self, symbol: str, price: float, at: datetime) -> None:
         """The underlying's price, for the dashboard. Best effort: the next one replaces it."""
+        ...
+
+    async def publish_latency(self, figure: OrderLatency) -> None:
+        """The edge's signal-to-order latency, for the dashboard. Best effort, like a quote."""
         ...
 
 

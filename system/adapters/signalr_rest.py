@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import jwt
 
+from system.domain.metric_samples import OrderLatency
 from system.domain.signals import Signal
 from system.ports import ClientAccess
 
@@ -27,7 +28,9 @@ API_VERSION = "2022-06-01"
 _REST_TOKEN_TTL_S = 3600
 _REST_TOKEN_REFRESH_S = 300  # mint a new REST token this long before the old one expires
 _CLIENT_TOKEN_TTL_S = 3600
-QUOTE_TARGET = "quote"  # the spot price, for the dashboard, on the same hub as the signals
+# For the dashboard, on the same hub as the signals: the spot price, and the edge's latency.
+QUOTE_TARGET = "quote"
+LATENCY_TARGET = "latency"
 
 
 class PublishRejected(Exception):
@@ -96,6 +99,16 @@ class SignalRRest:
     async def publish_quote(self, symbol: str, price: float, at: datetime) -> None:
         quote = {"symbol": symbol, "price": price, "at": at.isoformat()}
         await self._broadcast(QUOTE_TARGET, json.dumps(quote).encode())
+
+    async def publish_latency(self, figure: OrderLatency) -> None:
+        latency = {
+            "p50_ms": figure.p50_ms,
+            "p99_ms": figure.p99_ms,
+            "count": figure.count,
+            "at": figure.at.isoformat(),
+            "replica": figure.replica,
+        }
+        await self._broadcast(LATENCY_TARGET, json.dumps(latency).encode())
 
     async def _broadcast(self, target: str, argument: bytes) -> None:
         # The body is built around the argument's JSON, serialised once.

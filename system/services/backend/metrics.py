@@ -24,7 +24,7 @@ class BackendMetrics:
         self.signals = Counter("spy_signals", "Signals raised", ["side"], registry=r)
         self.deliveries = Counter(
             "spy_signal_deliveries",
-            "Signal deliveries by target (signalr, tables) and outcome",
+            "Deliveries by target (signalr, tables; quote, latency for the dashboard) and outcome",
             ["target", "outcome"],
             registry=r,
         )

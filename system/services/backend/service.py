@@ -26,6 +26,7 @@ from system.detector.detector import Detector
 from system.services.backend.app import create_app
 from system.services.backend.auth import ApiKeys
 from system.services.backend.detector_loop import DetectorLoop
+from system.services.backend.latency_relay import LatencyRelay
 from system.services.backend.metrics import BackendMetrics
 from system.services.backend.server import AnnouncingServer
 from system.services.backend.settings import BackendSettings
@@ -149,12 +150,14 @@ async def assemble(settings: BackendSettings, stack: AsyncExitStack) -> FastAPI:
         retry_max_s=settings.retry_max_s,
         quote_interval_s=settings.quote_interval_s,
     )
+    latency = LatencyRelay(store, bus, clock, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = [
             asyncio.create_task(loop.run(), name="detector loop"),
             asyncio.create_task(keys.refresh_forever(settings.secret_refresh_s), name="keys"),
+            asyncio.create_task(latency.run(settings.latency_interval_s), name="latency relay"),
         ]
         try:
             yield

@@ -49,6 +49,8 @@ class BackendSettings(BaseSettings):
     signalr_hub: str = Field(default="signals", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
     signalr_target: str = Field(default="signal", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
     quote_interval_s: float = Field(default=1.0, gt=0)
+    # How often the edge's latency samples are read back from Table Storage for the dashboard.
+    latency_interval_s: float = Field(default=15.0, gt=0)
     dashboard: bool = False
     anomalies_table: str = Field(default="anomalies", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$")
     trading_timezone: str = "America/New_York"

@@ -1,11 +1,11 @@
 """Metric samples for the cloud: every interval, what changed in the bot's Prometheus registry,
-as records queued in the outbox (table `metrics`, one partition per UTC day).
+as records queued in the outbox (the layout both sides share: system/domain/metric_samples.py).
 
 Counters become deltas over the interval (unchanged ones are left out), gauges their value, and
-the signal-to-order histogram its interval p50 and p99 (the upper bound of the bucket holding
-that rank). The
-forwarder sends them to Table Storage and Application Insights and sums each day's samples into
-the daily aggregate.
+each histogram its interval count, p50 and p99 (interpolated within the bucket holding that
+rank, as Prometheus' histogram_quantile does). The forwarder sends them to Table Storage and
+Application Insights and sums each day's samples into the daily aggregate; the backend shows the
+signal-to-order ones on the dashboard.
 """
 
 from __future__ import annotations
@@ -14,21 +14,25 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry
 
+from system.domain.metric_samples import METRICS_TABLE, partition_key, row_key
 from system.ports import StoredRecord
-
-METRICS_TABLE = "metrics"
 
 
 def _quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
-    """Upper bound of the bucket where the q-quantile falls, from cumulative (le, count) pairs."""
+    """The q-quantile from cumulative (upper bound, count) pairs, linear within its bucket; in
+    the +Inf bucket, the highest finite bound."""
     total = buckets[-1][1] if buckets else 0.0
     if total <= 0:
         return None
     rank = q * total
+    lower, below = 0.0, 0.0
     for bound, count in buckets:
         if count >= rank:
-            return bound
-    return buckets[-1][0]
+            if bound == float("inf"):
+                return lower
+            return lower + (bound - lower) * (rank - below) / (count - below)
+        lower, below = bound, count
+    return lower
 
 
 class Sampler:
@@ -70,16 +74,17 @@ class Sampler:
                 key = f"{family}.le{bound}"
                 interval.append((bound, count - self._last.get(key, 0.0)))
                 self._last[key] = count
+            if interval and interval[-1][1] > 0:
+                values[f"{family}.count"] = interval[-1][1]
             for q in (0.5, 0.99):
                 value = _quantile(interval, q)
                 if value is not None:
                     values[f"{family}.p{round(q * 100)}"] = value
-        stamp = now.strftime("%H%M%S")
         return [
             StoredRecord(
                 METRICS_TABLE,
-                now.date().isoformat(),
-                f"{self._replica}.{stamp}.{name}",
+                partition_key(now),
+                row_key(now, self._replica, name),
                 {"name": name, "value": value, "replica": self._replica, "at": now.isoformat()},
             )
             for name, value in sorted(values.items())

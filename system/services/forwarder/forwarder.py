@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from azure.core.exceptions import HttpResponseError
 
+from system.domain.metric_samples import METRICS_TABLE, partition_key
 from system.edge.backoff import Backoff
 from system.edge.outbox_sqlite import SqliteOutbox
 from system.ports import Clock, EventStore, OutboxItem, Telemetry
@@ -27,7 +28,6 @@ from system.services.forwarder.metrics import ForwarderMetrics
 
 log = logging.getLogger(__name__)
 
-METRICS_TABLE = "metrics"
 _RETRYABLE_STATUS = {408, 429, 500, 502, 503, 504}
 
 
@@ -153,7 +153,7 @@ class Forwarder:
         """Upsert the daily aggregates of today and yesterday (the last word on a closed day)."""
         now = self._clock.now()
         for day in (now - timedelta(days=1), now):
-            key = day.date().isoformat()
+            key = partition_key(day)
             samples = await self._outbox.records(METRICS_TABLE, key)
             if samples:
                 await self._store.upsert_many(aggregate(samples, key, now))

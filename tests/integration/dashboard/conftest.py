@@ -15,38 +15,26 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jwt
 import pytest
 from azure.identity import ManagedIdentityCredential
 from azure.keyvault.secrets import SecretClient
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from harness import components
+from harness.dashboard import DashboardPage, launch_chromium, open_dashboard
 from harness.ports import free_port
 from harness.process import ProcessSpec, RunningProcess, log_line, running
-from harness.toolchain import CHROMIUM, ROOT, tool_path
+from harness.toolchain import ROOT
 from harness.topology import Link, Use
 from harness.toxiproxy import Toxiproxy
 from tests.integration.dashboard.hub import HubRest, MarketFeed
 
-# Chromium stays on loopback: no background services, no QUIC, no first-run or component traffic.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-]
 SIGNALR_LINK = Link("signalr-http", Use("signalr", "http"), server_side="cloud")
 HUB = "signals"  # the backend's SPY_BACKEND_SIGNALR_HUB default
-API_KEY_STORAGE = "spyh.dashboard.apiKey"  # where site/api-key.js keeps the operator's key
 
 
 @dataclass
@@ -211,75 +199,25 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Debian's Chromium (never a downloaded one), in a fresh temporary profile."""
-    chromium = playwright.chromium.launch(
-        executable_path=str(tool_path(CHROMIUM)), headless=True, args=CHROMIUM_ARGS
-    )
+    chromium = launch_chromium(playwright)
     yield chromium
     chromium.close()
 
 
-@dataclass
-class Watched:
-    """A page and everything it did that a test may want to hold against it."""
-
-    page: Page
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)  # every request and WebSocket
-
-    def negotiations(self) -> int:
-        return sum("/api/negotiate" in url for url in self.urls)
-
-
-def _watch(page: Page) -> Watched:
-    watched = Watched(page)
-
-    def console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            watched.console_errors.append(message.text)
-
-    page.on("console", console)
-    page.on("pageerror", lambda error: watched.page_errors.append(str(error)))
-    page.on("request", lambda request: watched.urls.append(request.url))
-    page.on("websocket", lambda socket: watched.urls.append(socket.url))
-    return watched
-
-
-OpenPage = Callable[..., Watched]
+OpenPage = Callable[..., DashboardPage]
 
 
 @pytest.fixture
 def open_page(browser: Browser, topology: Topology) -> Iterator[OpenPage]:
-    """The dashboard in a fresh browser context: (width, height, devicePixelRatio, with_key,
-    before) -> page. With the key, the operator entered the backend's API key earlier in this
-    tab; `before(page)` runs before the page loads (to route requests, say)."""
-    contexts = []
+    """The dashboard in a fresh browser context: (width, height, scale, with_key, before) ->
+    page, as `harness.dashboard.open_dashboard` opens it, with the backend's key or without."""
+    pages: list[DashboardPage] = []
 
-    def open_page(
-        width: int = 1440,
-        height: int = 900,
-        scale: float = 1,
-        with_key: bool = True,
-        before: Callable[[Page], None] = lambda page: None,
-    ) -> Watched:
-        phone = width < 700
-        context = browser.new_context(
-            viewport={"width": width, "height": height},
-            device_scale_factor=scale,
-            is_mobile=phone,
-            has_touch=phone,
-        )
-        contexts.append(context)
-        if with_key:
-            context.add_init_script(
-                f"sessionStorage.setItem({API_KEY_STORAGE!r}, {topology.api_key!r})"
-            )
-        watched = _watch(context.new_page())
-        before(watched.page)
-        watched.page.goto(f"{topology.backend_url}/dashboard/")
-        return watched
+    def open_page(with_key: bool = True, **options: Any) -> DashboardPage:
+        key = topology.api_key if with_key else None
+        pages.append(open_dashboard(browser, f"{topology.backend_url}/dashboard/", key, **options))
+        return pages[-1]
 
     yield open_page
-    for context in contexts:
-        context.close()
+    for page in pages:
+        page.page.context.close()

@@ -14,27 +14,13 @@ from playwright.sync_api import Locator, Page, Route, expect
 
 from harness.vpn import end_outage, start_outage
 from system.domain.contracts import Right
-from tests.integration.dashboard.conftest import SIGNALR_LINK, OpenPage, Topology, Watched
+from tests.integration.dashboard.conftest import SIGNALR_LINK, OpenPage, Topology
 from tests.integration.dashboard.hub import HubRest, detector_signals
 
 # The issue's SLO: a signal is on the page within 1 s of the detector raising it.
 SIGNAL_SLO_MS = 1000
 # The SignalR client notices a silent (black-holed) link after its 30 s server timeout.
 OUTAGE_NOTICED_MS = 45_000
-
-# When each feed row first appeared, by signal id, on the page's own clock (epoch ms).
-RECORD_ROWS_SHOWN = """
-window.rowsShown = {};
-new MutationObserver(() => {
-    for (const row of document.querySelectorAll("#feed li")) {
-        window.rowsShown[row.dataset.signalId] ??= Date.now();
-    }
-}).observe(document, { childList: true, subtree: true });
-"""
-
-
-def live(watched: Watched, timeout_ms: float = 10_000) -> None:
-    expect(watched.page.locator("#link-state")).to_have_text("live", timeout=timeout_ms)
 
 
 def row(page: Page, signal_id: str) -> Locator:
@@ -45,30 +31,10 @@ def newest_row(page: Page) -> Locator:
     return page.locator("#feed li").first
 
 
-def heat_pixels(page: Page, canvas: str) -> int:
-    """How many pixels of the canvas are coloured like heat: plasma is saturated at every level,
-    while the empty grid, labels and background are greys."""
-    return int(
-        page.evaluate(
-            """(selector) => {
-                const canvas = document.querySelector(selector);
-                const { width, height } = canvas;
-                const data = canvas.getContext("2d").getImageData(0, 0, width, height).data;
-                let hot = 0;
-                for (let i = 0; i < data.length; i += 4) {
-                    const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
-                    if (a > 200 && Math.max(r, g, b) - Math.min(r, g, b) > 80) hot += 1;
-                }
-                return hot;
-            }""",
-            canvas,
-        )
-    )
-
-
 def market_history(hub: HubRest, minutes: int = 15) -> None:
     """SPY quotes and latency figures over the last minutes, and a few earlier signals, as the
-    backend would have sent them (it sends signals only, so far)."""
+    backend would have sent them (here there are no bots to give latency figures of their own:
+    scenarios/features/dashboard.feature watches the whole topology's)."""
     rng = random.Random(7)
     now = datetime.now(UTC)
     price = 600.0
@@ -93,7 +59,7 @@ def test_the_page_loads_live_with_no_console_errors_and_nothing_beyond_loopback(
     topology: Topology, open_page: OpenPage
 ) -> None:
     watched = open_page()
-    live(watched)
+    watched.live()
     expect(watched.page.locator("#diag-problem")).to_have_text("No problems so far.")
     assert watched.console_errors == []
     assert watched.page_errors == []
@@ -105,10 +71,10 @@ def test_the_page_loads_live_with_no_console_errors_and_nothing_beyond_loopback(
 def test_a_detector_signal_appears_within_one_second_and_heats_the_map(
     topology: Topology, open_page: OpenPage, output_dir: Path
 ) -> None:
-    watched = open_page(before=lambda page: page.add_init_script(RECORD_ROWS_SHOWN))
+    watched = open_page()
     page = watched.page
-    live(watched)
-    assert heat_pixels(page, "#heat-calls") == heat_pixels(page, "#heat-puts") == 0
+    watched.live()
+    assert watched.heat_pixels("#heat-calls") == watched.heat_pixels("#heat-puts") == 0
     market_history(topology.hub)
     expect(page.locator("#feed li")).to_have_count(4)
 
@@ -117,7 +83,9 @@ def test_a_detector_signal_appears_within_one_second_and_heats_the_map(
     raised = newest_row(page).locator("time").get_attribute("datetime")
     assert raised is not None
     signal_id = newest_row(page).get_attribute("data-signal-id")
-    shown = page.evaluate("(id) => window.rowsShown[id]", signal_id)
+    assert signal_id is not None
+    shown = watched.row_shown_ms(signal_id)
+    assert shown is not None
     delay_ms = shown - datetime.fromisoformat(raised).timestamp() * 1000
     # From the detector's created_at to the row on the page: about 30 ms here (scoring, REST
     # send, service, Toxiproxy, WebSocket, one animation frame), some 30 times under the SLO.
@@ -125,8 +93,8 @@ def test_a_detector_signal_appears_within_one_second_and_heats_the_map(
 
     expect(newest_row(page)).to_contain_text("volume surge")
     expect(newest_row(page)).to_contain_text(re.compile(r"BUY|SELL"))
-    assert heat_pixels(page, "#heat-calls") > 0
-    assert heat_pixels(page, "#heat-puts") > 0
+    assert watched.heat_pixels("#heat-calls") > 0
+    assert watched.heat_pixels("#heat-puts") > 0
     expect(page.locator("#price-last")).to_contain_text(" at ")
     expect(page.locator("#latency-p99")).to_contain_text("ms")
     expect(page.locator("#price-chart")).to_have_attribute(
@@ -142,7 +110,7 @@ def test_malformed_and_duplicate_messages_are_counted_and_ignored(
 ) -> None:
     watched = open_page()
     page = watched.page
-    live(watched)
+    watched.live()
     good = detector_signals([(0, 3, Right.PUT, 900)], datetime.now(UTC))[0]
     body = good.model_dump(mode="json")
     now = datetime.now(UTC).isoformat()
@@ -179,14 +147,14 @@ def test_an_expired_token_makes_the_page_negotiate_again(
     # The service refuses the expired token (401): the page negotiates a fresh one.
     watched = open_page(before=first_token_expired)
     page = watched.page
-    live(watched)
+    watched.live()
     assert watched.negotiations() == 2
     expect(page.locator("#diag-problem")).to_contain_text("401")
 
     # The service ends a connection whose token expired: the page negotiates again.
     topology.drop_clients("The access token expired.")
     expect(page.locator("#diag-reconnects")).to_have_text("1")
-    live(watched)
+    watched.live()
     assert watched.negotiations() == 3
     topology.feed.surge((1, -2, Right.PUT, 800))
     expect(page.locator("#feed li")).to_have_count(1)
@@ -198,7 +166,7 @@ def test_after_a_vpn_outage_the_page_shows_reconnecting_then_live_again(
 ) -> None:
     watched = open_page()
     page = watched.page
-    live(watched)
+    watched.live()
 
     start_outage(topology.toxiproxy, [SIGNALR_LINK])
     try:
@@ -206,7 +174,7 @@ def test_after_a_vpn_outage_the_page_shows_reconnecting_then_live_again(
         page.screenshot(path=output_dir / "dashboard-reconnecting.png")
     finally:
         end_outage(topology.toxiproxy, [SIGNALR_LINK])
-    live(watched, timeout_ms=30_000)
+    watched.live(timeout_ms=30_000)
 
     # Resubscribed: what the detector raises now reaches the page.
     topology.feed.surge((2, 1, Right.CALL, 700))
@@ -262,7 +230,7 @@ def test_controls_are_labelled_and_text_is_readable(
     assert page.evaluate(LOW_CONTRAST_TEXT) == []
     key.fill(topology.api_key)
     page.get_by_role("button", name="Use this key").click()
-    live(watched)
+    watched.live()
     expect(key).to_be_hidden()
 
     page.get_by_role("combobox", name="Chart window").select_option(label="1 hour")
@@ -282,7 +250,7 @@ def test_controls_are_labelled_and_text_is_readable(
     topology.drop_clients("The access token expired.")
     expect(page.get_by_role("button", name="Reconnect now")).to_be_visible()
     page.get_by_role("button", name="Reconnect now").click()
-    live(watched)
+    watched.live()
 
 
 def test_on_a_phone_the_page_fits_the_screen_and_draws_sharply(
@@ -290,7 +258,7 @@ def test_on_a_phone_the_page_fits_the_screen_and_draws_sharply(
 ) -> None:
     watched = open_page(width=390, height=844, scale=3)
     page = watched.page
-    live(watched)
+    watched.live()
     market_history(topology.hub, minutes=5)
     topology.feed.surge((0, 2, Right.CALL, 900), (1, -3, Right.PUT, 1200))
     expect(page.locator("#feed li")).to_have_count(6)
@@ -305,6 +273,6 @@ def test_on_a_phone_the_page_fits_the_screen_and_draws_sharply(
     for name, css_width, pixel_width, right in sizes:
         assert 0 < right <= 390, name
         assert pixel_width == round(css_width * 3), f"{name}: not drawn at devicePixelRatio 3"
-    assert heat_pixels(page, "#heat-calls") > 0
+    assert watched.heat_pixels("#heat-calls") > 0
     page.screenshot(path=output_dir / "dashboard-phone.png", full_page=True)
     assert watched.console_errors == []

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from unittest.mock import AsyncMock
 
+import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pysignalr.messages import InvocationMessage, PingMessage
 
@@ -98,14 +99,18 @@ class TestSamples:
         at = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)
         first = {r.fields["name"]: r.fields["value"] for r in sampler.take(at)}
         assert first["spy_orders_total"] == 3
-        assert (first["spy_lat.p50"], first["spy_lat.p99"]) == (0.001, 0.1)
+        assert first["spy_lat.count"] == 100
+        # Interpolated within the bucket holding the rank, as histogram_quantile does.
+        assert first["spy_lat.p50"] == pytest.approx(0.001 * 50 / 98)
+        assert first["spy_lat.p99"] == pytest.approx(0.01 + 0.09 * (99 - 98) / (100 - 98))
         orders.inc()
         second = sampler.take(at)
         names = {r.fields["name"]: r.fields["value"] for r in second}
         assert names["spy_orders_total"] == 1
         assert "spy_lat.p50" not in names  # nothing observed in this interval
+        assert "spy_lat.count" not in names
         assert second[0].partition_key == "2026-11-24"
-        assert second[0].row_key.startswith("bot-1.153000.")
+        assert second[0].row_key == "153000.bot-1.spy_orders_total"  # in time order in the day
 
 
 def test_the_daily_aggregate_per_replica_and_metric() -> None:
