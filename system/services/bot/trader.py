@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 
 BROKER_ERRORS = (ConnectionError, OSError, TimeoutError)
 
+# Told of every order written: its orderRef and the nanoseconds (monotonic clock) from its
+# signal's frame coming off the link to the broker's write to the gateway socket returning.
+PlacedHook = Callable[[str, int], None]
+
 
 class Gate(Protocol):
     """Leadership as the trader sees it (system.edge.leadership.Leadership)."""
@@ -72,6 +76,7 @@ class Trader:
         clock: Clock,
         metrics: BotMetrics,
         backoff: Backoff,
+        on_placed: PlacedHook | None = None,
     ) -> None:
         self.ledger = ledger
         self.broker = broker
@@ -84,6 +89,7 @@ class Trader:
         self._clock = clock
         self.metrics = metrics
         self._backoff = backoff
+        self._on_placed = on_placed
         self._ready_token: int | None = None  # the token under which we reconciled
         self._recovery: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -169,7 +175,10 @@ class Trader:
             self._order_failed(signal.id, f"not sent: {error}", now)
             self._not_ready(f"broker unusable: {error}")
             return
-        self.metrics.place_seconds.observe((time.monotonic_ns() - received_ns) / 1e9)
+        took_ns = time.monotonic_ns() - received_ns
+        self.metrics.place_seconds.observe(took_ns / 1e9)
+        if self._on_placed is not None:
+            self._on_placed(signal.id, took_ns)
         self.metrics.signal_to_order_seconds.observe(
             max(0.0, (self._clock.now() - signal.created_at).total_seconds())
         )

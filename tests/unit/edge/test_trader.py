@@ -1,6 +1,7 @@
 """The bot's trading core against mocked ports: risk wiring, expiry, idempotency, reconciliation."""
 
 import asyncio
+import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -69,6 +70,7 @@ class Rig:
         self.alerts = AsyncMock()
         self.confirmations = AsyncMock()
         self.clock = FixedClock()
+        self.written: list[tuple[str, int]] = []
         telemetry = MagicMock()
         telemetry.span.side_effect = lambda *a, **k: nullcontext({})
         self.trader = Trader(
@@ -83,6 +85,7 @@ class Rig:
             clock=self.clock,
             metrics=BotMetrics(),
             backoff=Backoff(0.001, 0.01),
+            on_placed=lambda ref, took_ns: self.written.append((ref, took_ns)),
         )
 
     async def _place(self, intent: OrderIntent) -> Order:
@@ -124,6 +127,15 @@ class TestHotPath:
         order = rig.ledger.order(signal.id)
         assert order is not None
         assert (order.status, order.broker_order_id) == (OrderStatus.PLACED, 101)
+
+    async def test_each_order_written_is_timed_from_its_frame_once(self, rig: Rig) -> None:
+        await rig.ready()
+        traded, expired = make_signal(1), make_signal(2, created=NOW - timedelta(seconds=31))
+        received_ns = time.monotonic_ns()
+        for s in (traded, traded, expired):
+            await rig.trader.consume(ReceivedSignal(s, received_ns))
+        assert [ref for ref, _ in rig.written] == [traded.id]
+        assert rig.written[0][1] >= 0
 
     async def test_an_expired_signal_is_never_traded(self, rig: Rig) -> None:
         await rig.ready()
