@@ -9,7 +9,6 @@ runner can refuse a drill whose targets this topology does not have.
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any
 
@@ -17,11 +16,10 @@ import httpx
 
 from chaos import probes, topology
 from chaos.topology import Configuration
-from harness import vpn
+from harness import unusual_activity, vpn
 from harness.control import call
 from harness.state import TopologyState
 from harness.vpn import VpnProfile
-from system.domain.contracts import OptionContract
 
 
 def cut_link(link: str, configuration: Configuration | None = None) -> list[str]:
@@ -125,20 +123,10 @@ def raise_unusual_activity(
     volume_multiplier: float,
     configuration: Configuration | None = None,
 ) -> list[str]:
-    """A volume surge on `contracts` options picked at random near spot (within 8 strikes) in
-    the nearest expiry, for the detector to turn into signals. At random, because a strategy
-    may decline a contract it already traded."""
-    state = topology.load(configuration)
-    admin = f"{topology.url(state, gateway, 'admin')}/market/unusual-activity"
-    spot = round(probes.gateway_health(state, gateway)["spot"])
-    listing = {"strikes": [float(spot + offset) for offset in range(-8, 9)], "volume_multiplier": 1}
-    listed = httpx.post(admin, json=listing, timeout=5).raise_for_status().json()["contracts"]
-    expiry = {c["conId"]: OptionContract.from_local_symbol(c["localSymbol"]).expiry for c in listed}
-    nearest = [c for c in listed if expiry[c["conId"]] == min(expiry.values())]
-    chosen = random.sample(nearest, min(contracts, len(nearest)))
-    surge = {"con_ids": [c["conId"] for c in chosen], "volume_multiplier": volume_multiplier}
-    httpx.post(admin, json=surge, timeout=5).raise_for_status()
-    return [c["localSymbol"] for c in chosen]
+    """A volume surge on `contracts` options near spot (harness.unusual_activity), for the
+    detector to turn into signals."""
+    admin = topology.url(topology.load(configuration), gateway, "admin")
+    return unusual_activity.raise_unusual_activity(admin, contracts, volume_multiplier)
 
 
 def raise_signals_until_traded(

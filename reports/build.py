@@ -12,6 +12,7 @@ recovery times, the conformance table, and trends against the summaries of earli
 from __future__ import annotations
 
 import argparse
+import base64
 import html
 import json
 import sys
@@ -32,6 +33,7 @@ from reports.parts import (
     latency_figures,
     missing,
     profile_label,
+    screenshots,
     timelines,
 )
 
@@ -249,10 +251,22 @@ td { vertical-align: top; }
 tr.failed td:nth-child(2) { color: #b02a2a; } tr.skipped td:nth-child(2) { color: #8a6100; }
 p.missing { color: #8a6100; font-weight: 600; }
 svg { max-width: 100%; height: auto; display: block; margin: .5rem 0 1rem; }
+figure img { max-width: 100%; border: 1px solid #ddd; }
 """
 
 
-def render(parts: list[Part], summary: dict[str, Any], figures: dict[str, str]) -> str:
+def _screenshot(path: Path) -> str:
+    """Inline, so the report stays one file wherever it is copied."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    return (
+        f"<figure><img src='data:image/png;base64,{data}' alt='{_e(path.stem)}'>"
+        f"<figcaption>{_e(path)}</figcaption></figure>"
+    )
+
+
+def render(
+    parts: list[Part], summary: dict[str, Any], figures: dict[str, str], shots: list[Path]
+) -> str:
     overview = "".join(
         f"<tr><td><a href='#{p.name}'>{_e(p.name)}</a></td><td>{_status(p.status)}</td>"
         f"<td>{p.count('passed')}</td><td>{p.count('failed')}</td><td>{p.count('skipped')}</td>"
@@ -268,6 +282,9 @@ def render(parts: list[Part], summary: dict[str, Any], figures: dict[str, str]) 
     plotted = "".join(
         f"<section><h2>{_e(title)}</h2>{svg}</section>" for title, svg in figures.items()
     )
+    if shots:
+        shown = "".join(_screenshot(path) for path in shots)
+        plotted += f"<section><h2>The dashboard, as the browser saw it</h2>{shown}</section>"
     title = f"spy-hybrid run {summary['run']}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>
@@ -353,7 +370,7 @@ def build(
     (out / JUNIT).write_text(junit(parts, f"spy-hybrid run {out.name}"))
     (out / SUMMARY).write_text(json.dumps(summary, indent=1))
     report = out / REPORT
-    report.write_text(render(parts, summary, figures))
+    report.write_text(render(parts, summary, figures, screenshots(folders)))
     return report
 
 

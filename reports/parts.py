@@ -210,6 +210,11 @@ def latency_figures(folders: Iterable[Path]) -> list[dict[str, Any]]:
     return found
 
 
+def screenshots(folders: Iterable[Path]) -> list[Path]:
+    """The dashboard as the scenarios and browser tests saw it (PNG, under dashboard/)."""
+    return [path for folder in folders for path in sorted(folder.glob("dashboard/*.png"))]
+
+
 def profile_label(figure: dict[str, Any]) -> str:
     """Which VPN profile a figure was measured under."""
     if figure.get("vpn_profile"):

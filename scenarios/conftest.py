@@ -20,6 +20,7 @@ pytest_plugins = [
     "scenarios.steps.latency",
     "scenarios.steps.resilience",
     "scenarios.steps.operations",
+    "scenarios.steps.dashboard",
 ]
 
 RecordFigure = Callable[[str, dict[str, Any]], None]

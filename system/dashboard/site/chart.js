@@ -70,8 +70,11 @@ export function timeFrame(ctx, size, { from, to, lo, hi, label }, colours) {
   return { box, x, y };
 }
 
-/** A polyline through the points, clipped to the frame. */
-export function line(ctx, points, { box, x, y }, colour) {
+/**
+ * A polyline through the points, clipped to the frame; with `dots`, each point marked too (for
+ * sparse series, where a single point would draw nothing).
+ */
+export function line(ctx, points, { box, x, y }, colour, { dots = false } = {}) {
   ctx.save();
   ctx.beginPath();
   ctx.rect(box.left, box.top, box.right - box.left, box.bottom - box.top);
@@ -82,5 +85,13 @@ export function line(ctx, points, { box, x, y }, colour) {
   ctx.beginPath();
   points.forEach(([t, v], i) => (i === 0 ? ctx.moveTo(x(t), y(v)) : ctx.lineTo(x(t), y(v))));
   ctx.stroke();
+  if (dots) {
+    ctx.fillStyle = colour;
+    for (const [t, v] of points) {
+      ctx.beginPath();
+      ctx.arc(x(t), y(v), 2.5, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+  }
   ctx.restore();
 }

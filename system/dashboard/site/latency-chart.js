@@ -19,8 +19,9 @@ export function latencyChart(canvas, p50Figure, p99Figure, colours) {
     }
     const [lo, hi] = extent([...shown.map((f) => f.p50), ...shown.map((f) => f.p99)], 0);
     const frame = timeFrame(ctx, { width, height }, { from, to: now, lo, hi, label: milliseconds }, colours);
-    line(ctx, shown.map((f) => [f.at, f.p99]), frame, colours.p99);
-    line(ctx, shown.map((f) => [f.at, f.p50]), frame, colours.p50);
+    // One figure per sampling interval (a minute in prod): each is marked.
+    line(ctx, shown.map((f) => [f.at, f.p99]), frame, colours.p99, { dots: true });
+    line(ctx, shown.map((f) => [f.at, f.p50]), frame, colours.p50, { dots: true });
     canvas.setAttribute(
       "aria-label",
       `Signal-to-order latency: p50 ${milliseconds(latest.p50)}, p99 ${milliseconds(latest.p99)} ` +

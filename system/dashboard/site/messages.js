@@ -3,7 +3,8 @@
 //
 //   signal   a Signal as the backend serialises it (system/domain/signals.py)
 //   quote    {"symbol": "SPY", "price": 601.25, "at": "2026-11-24T15:00:00Z"}
-//   latency  {"p50_ms": 21.4, "p99_ms": 48.9, "count": 1200, "at": "2026-11-24T15:00:00Z"}
+//   latency  {"p50_ms": 21.4, "p99_ms": 48.9, "count": 1200, "at": "2026-11-24T15:00:00Z",
+//             "replica": "bot-2"}: one bot's signal-to-order figures over one sampling interval
 //
 // A parser returns the plain values the views use (times as epoch milliseconds), or throws
 // Malformed naming what is wrong; the page counts those and carries on.

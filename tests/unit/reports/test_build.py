@@ -1,3 +1,4 @@
+import base64
 import json
 from pathlib import Path
 
@@ -44,3 +45,13 @@ def test_the_links_own_delay_is_reported_beside_the_signals(tmp_path: Path) -> N
     metrics = json.loads((tmp_path / "summary.json").read_text())["metrics"]
     assert metrics["p99 latency, one-way 15 ms (ms)"] == pytest.approx(19.99)
     assert metrics["p99 latency, one-way 15 ms, the link alone (ms)"] == pytest.approx(15.995)
+
+
+def test_the_dashboards_screenshots_are_inlined(tmp_path: Path) -> None:
+    (tmp_path / "junit.xml").write_text(JUNIT)
+    (tmp_path / "dashboard").mkdir()
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(16))
+    (tmp_path / "dashboard" / "dashboard-live.png").write_bytes(png)
+    html = build_report(tmp_path).read_text()
+    assert "The dashboard, as the browser saw it" in html
+    assert f"data:image/png;base64,{base64.b64encode(png).decode()}" in html
