@@ -26,7 +26,7 @@ from pysignalr.client import SignalRClient
 from pysignalr.messages import InvocationMessage, Message
 from pysignalr.protocol.json import JSONProtocol
 
-from system.adapters.signalr_rest import QUOTE_TARGET
+from system.adapters.signalr_rest import LATENCY_TARGET, QUOTE_TARGET
 from system.domain.signals import Signal
 from system.edge.backoff import Backoff
 from system.ports import ReceivedSignal
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 DropReason = str  # "malformed", "unknown_message", "unknown_target", "invalid_signal", "other"
 # What else the hub carries, for other clients (the dashboard): dropped and counted, not warned
 # about once a second.
-OTHER_TARGETS = frozenset({QUOTE_TARGET})
+OTHER_TARGETS = frozenset({QUOTE_TARGET, LATENCY_TARGET})
 
 
 class TolerantJSONProtocol(JSONProtocol):
