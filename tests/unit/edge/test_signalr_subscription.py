@@ -1,0 +1,87 @@
+"""Signals off the hub: decoded and validated in one step, or one by one with reasons."""
+
+import asyncio
+
+from pysignalr.messages import InvocationMessage
+
+from system.adapters.signalr_client import SignalRSubscription, TolerantJSONProtocol
+from system.domain.signals import Signal
+from system.edge.backoff import Backoff
+from tests.unit.edge.builders import make_signal
+
+SEP = "\x1e"
+
+
+class Hub:
+    """A subscription fed frames as pysignalr would: decoded, then each signal invocation's
+    arguments handed to the subscription."""
+
+    def __init__(self) -> None:
+        self.dropped: list[str] = []
+        self.protocol = TolerantJSONProtocol(
+            frozenset({"signal"}), lambda reason, _detail: self.dropped.append(reason)
+        )
+        self.subscription = SignalRSubscription(
+            "http://unused/api",
+            target="signal",
+            headers={},
+            on_drop=self.dropped.append,
+            on_state=lambda _up: None,
+            reconnect=Backoff(0.1, 1.0),
+        )
+
+    def receive(self, frame: str) -> list[InvocationMessage]:
+        messages = [m for m in self.protocol.decode(frame) if isinstance(m, InvocationMessage)]
+        for message in messages:
+            self.subscription.deliver(message.arguments, self.protocol.frame_ns)
+        return messages
+
+    async def queued(self, count: int) -> list[Signal]:
+        signals = self.subscription.signals()
+        received = [await asyncio.wait_for(anext(signals), 1.0) for _ in range(count)]
+        assert all(r.received_ns == self.protocol.frame_ns for r in received)
+        return [r.signal for r in received]
+
+
+def invocation(*arguments: str, extra: str = "") -> str:
+    return '{"type":1,"target":"signal",' + extra + '"arguments":[' + ",".join(arguments) + "]}"
+
+
+async def test_a_signal_invocation_comes_out_of_the_protocol_as_signals() -> None:
+    hub = Hub()
+    first, second = make_signal(1), make_signal(2)
+    frame = invocation(
+        first.model_dump_json(), second.model_dump_json(), extra='"invocationId":"7",'
+    )
+    [message] = hub.receive(frame + SEP)
+    assert message.invocation_id == "7"
+    assert message.arguments == [first, second]
+    assert await hub.queued(2) == [first, second]
+    assert hub.dropped == []
+
+
+async def test_an_invalid_argument_is_dropped_and_its_valid_neighbours_are_kept() -> None:
+    hub = Hub()
+    good = make_signal(1)
+    bad = good.model_dump_json().replace('"side":"BUY"', '"side":"HOLD"')
+    hub.receive(SEP.join([invocation(bad, good.model_dump_json()), ""]))
+    assert await hub.queued(1) == [good]
+    assert hub.dropped == ["invalid_signal"]
+
+
+def test_other_frames_take_the_general_path() -> None:
+    hub = Hub()
+    signal = make_signal(1).model_dump_json()
+    frame = SEP.join(
+        [
+            '{"type":1,"target":"quote","arguments":[' + signal + "]}",
+            '{"type":1,"target":"signal","arguments":[' + signal + '],"streamIds":["1"]}',
+            '{"type":6}',
+            "",
+        ]
+    )
+    assert [type(m).__name__ for m in hub.protocol.decode(frame)] == [
+        "InvocationClientStreamMessage",
+        "PingMessage",
+    ]
+    assert hub.dropped == ["other"]
