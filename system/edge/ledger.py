@@ -6,13 +6,22 @@ signal can never intend a second order. Each change and its audit record (queued
 of the same file) commit in one short transaction on the event loop (see system.edge.sqlite).
 A signal's outcome is set once, when it reaches a terminal status; the replica that decided it
 queues the outcome record, a replica that merely adopts another leader's decision does not.
+
+What risk reads on every signal (the quantity live orders still have to fill, the orders of the
+last minute, the day's committed premium) is kept in memory beside the rows it is derived from,
+changed by the same methods, read from the file when the ledger opens, and read again if a
+transaction rolls back: no query on the hot path.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import sqlite3
-from contextlib import AbstractContextManager
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -58,7 +67,7 @@ CREATE TABLE IF NOT EXISTS orders (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS orders_by_time ON orders(intended_ns);
-CREATE INDEX IF NOT EXISTS orders_by_day ON orders(day);
+DROP INDEX IF EXISTS orders_by_day;
 CREATE TABLE IF NOT EXISTS executions (
     exec_id TEXT PRIMARY KEY,
     signal_id TEXT NOT NULL,
@@ -77,8 +86,8 @@ _WORKING = (
     OrderStatus.PARTIALLY_FILLED,
 )
 _VOID = (OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
-# Literal (enum) values, so the planner can use the partial index: risk reads the live orders
-# on every signal, and they are few however long the day's history grows.
+# Literal (enum) values, so the planner can use the partial index: the live orders are read when
+# the ledger opens, and they are few however long the day's history grows.
 _LIVE_SQL = "status IN (" + ",".join(f"'{s.value}'" for s in _WORKING) + ")"
 _INDEXES = f"CREATE INDEX IF NOT EXISTS orders_live ON orders(contract, side) WHERE {_LIVE_SQL};"
 
@@ -111,11 +120,89 @@ def day_of(moment: datetime) -> str:
     return moment.date().isoformat()
 
 
+MINUTE_NS = 60_000_000_000
+
+
+@dataclass(slots=True)
+class _Live:
+    contract: str
+    sign: int  # +1 buy, -1 sell
+    quantity: int
+    filled: int
+
+
+class _Book:
+    """Risk's view of the ledger, in memory: live orders and what they still have to fill, by
+    contract; when the orders of the last minute were intended; committed premium by day."""
+
+    def __init__(self) -> None:
+        self.live: dict[str, _Live] = {}
+        self.working: dict[str, int] = {}
+        self.recent: deque[int] = deque()  # intended_ns, ascending, the last minute's
+        self.committed: dict[str, int] = {}
+
+    @classmethod
+    def load(cls, conn: sqlite3.Connection, now_ns: int) -> _Book:
+        """What the file says, `now_ns` (time.time_ns) being now."""
+        book = cls()
+        for r in conn.execute(
+            "SELECT signal_id, contract, side, quantity, filled FROM orders "  # noqa: S608
+            f"WHERE {_LIVE_SQL}"
+        ):
+            sign = 1 if r["side"] == Side.BUY.value else -1
+            book.add(r["signal_id"], _Live(r["contract"], sign, r["quantity"], r["filled"]))
+        book.recent.extend(
+            r["intended_ns"]
+            for r in conn.execute(
+                "SELECT intended_ns FROM orders WHERE intended_ns >= ? ORDER BY intended_ns",
+                (now_ns - MINUTE_NS,),
+            )
+        )
+        book.committed = {r["day"]: r["cents"] for r in conn.execute("SELECT * FROM committed")}
+        return book
+
+    def add(self, signal_id: str, live: _Live) -> None:
+        self.live[signal_id] = live
+        self._work(live.contract, live.sign * (live.quantity - live.filled))
+
+    def change(self, signal_id: str, status: OrderStatus, filled: int) -> None:
+        live = self.live.get(signal_id)
+        if live is None:
+            return
+        before = live.quantity - live.filled
+        if status in _WORKING:
+            live.filled = filled
+            self._work(live.contract, live.sign * (live.quantity - filled - before))
+        else:
+            del self.live[signal_id]
+            self._work(live.contract, -live.sign * before)
+
+    def _work(self, contract: str, delta: int) -> None:
+        quantity = self.working.get(contract, 0) + delta
+        if quantity:
+            self.working[contract] = quantity
+        else:
+            self.working.pop(contract, None)
+
+    def intended(self, at_ns: int) -> None:
+        if not self.recent or at_ns >= self.recent[-1]:
+            self.recent.append(at_ns)
+        else:  # the wall clock stepped back
+            self.recent.insert(bisect.bisect_right(self.recent, at_ns), at_ns)
+
+    def orders_since(self, since_ns: int) -> int:
+        recent = self.recent
+        while recent and recent[0] < since_ns - MINUTE_NS:  # older than any window asks
+            recent.popleft()
+        return len(recent) - bisect.bisect_left(recent, since_ns)
+
+
 class Ledger:
     def __init__(self, conn: sqlite3.Connection, replica: str) -> None:
         self._conn = conn
         self.replica = replica
         conn.executescript(_SCHEMA + _INDEXES + outbox_sqlite.SCHEMA)
+        self._book = _Book.load(conn, time.time_ns())
 
     @classmethod
     def open(
@@ -137,16 +224,25 @@ class Ledger:
     def close(self) -> None:
         self._conn.close()
 
-    def atomic(self) -> AbstractContextManager[object]:
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
         """Several ledger changes as one transaction (one commit); never hold it across an
-        await, or another task's change would join it."""
-        return transaction(self._conn)
+        await, or another task's change would join it. Every change goes through here: if the
+        outermost transaction rolls back, what is kept in memory is read again from the file."""
+        outermost = not self._conn.in_transaction
+        try:
+            with transaction(self._conn):
+                yield
+        except BaseException:
+            if outermost:
+                self._book = _Book.load(self._conn, time.time_ns())
+            raise
 
     # -- signals ---------------------------------------------------------------------------
 
     def observe(self, signal: Signal, now: datetime) -> bool:
         """Record a signal; False if it was seen before (a replay or a re-publish)."""
-        with transaction(self._conn):
+        with self.atomic():
             cursor = self._conn.execute(
                 "INSERT OR IGNORE INTO signals (id, body, received_at, expires_at) "
                 "VALUES (?, ?, ?, ?)",
@@ -183,7 +279,7 @@ class Ledger:
         if not outcome.is_terminal:
             raise ValueError(f"{outcome.value} is not an outcome")
         by = decided_by or self.replica
-        with transaction(self._conn):
+        with self.atomic():
             return self._close(signal_id, outcome, reason, now, by)
 
     def _close(
@@ -222,18 +318,20 @@ class Ledger:
     def intend(self, intent: OrderIntent, token: int, now: datetime, now_ns: int) -> bool:
         """The order is about to be written to the broker; False if the signal has one."""
         cents = int(intent.notional * 100)
-        with transaction(self._conn):
+        contract = intent.contract.local_symbol
+        day = day_of(now)
+        with self.atomic():
             cursor = self._conn.execute(
                 "INSERT OR IGNORE INTO orders (signal_id, contract, side, quantity, "
                 "notional_cents, day, status, fencing_token, intended_ns, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     intent.signal_id,
-                    intent.contract.local_symbol,
+                    contract,
                     intent.side.value,
                     intent.quantity,
                     cents,
-                    day_of(now),
+                    day,
                     OrderStatus.INTENDED.value,
                     token,
                     now_ns,
@@ -242,13 +340,13 @@ class Ledger:
             )
             if cursor.rowcount != 1:
                 return False
-            self._commit_notional(day_of(now), cents)
+            self._commit_notional(day, cents)
             self._audit(
                 intent.signal_id,
                 OrderStatus.INTENDED.value,
                 now,
                 {
-                    "contract": intent.contract.local_symbol,
+                    "contract": contract,
                     "side": intent.side.value,
                     "quantity": intent.quantity,
                     "order_type": intent.order_type.value,
@@ -256,6 +354,9 @@ class Ledger:
                     "fencing_token": token,
                 },
             )
+            sign = 1 if intent.side is Side.BUY else -1
+            self._book.add(intent.signal_id, _Live(contract, sign, intent.quantity, 0))
+            self._book.intended(now_ns)
         return True
 
     def order(self, signal_id: str) -> OrderRow | None:
@@ -280,7 +381,7 @@ class Ledger:
         """Apply a broker event. Returns the new status if it changed the order (its status or
         its filled quantity), None if not: no such order, a repeat, or a move backwards (brokers
         resend; late events are ignored). A terminal status returned means it just became so."""
-        with transaction(self._conn):
+        with self.atomic():
             row = self._conn.execute(
                 "SELECT status, filled, day, notional_cents FROM orders WHERE signal_id = ?",
                 (signal_id,),
@@ -303,6 +404,7 @@ class Ledger:
                 (new.value, new_filled, reason, now.isoformat(), signal_id),
             )
             self._set_ids(signal_id, broker_order_id, perm_id)
+            self._book.change(signal_id, new, new_filled)
             if new in _VOID and new_filled == 0:  # nothing traded: its premium is free again
                 self._commit_notional(row["day"], -row["notional_cents"])
             partial = new is OrderStatus.PARTIALLY_FILLED
@@ -325,7 +427,7 @@ class Ledger:
 
     def add_execution(self, execution: Execution, now: datetime) -> bool:
         """Record a fill once (exec ids are unique for ever); False if already recorded."""
-        with transaction(self._conn):
+        with self.atomic():
             cursor = self._conn.execute(
                 "INSERT OR IGNORE INTO executions VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -382,27 +484,17 @@ class Ledger:
 
     def working(self) -> dict[str, int]:
         """Signed quantity still to be filled by live orders, by OCC local symbol."""
-        rows = self._conn.execute(
-            "SELECT contract, side, SUM(quantity - filled) AS n FROM orders "  # noqa: S608
-            f"WHERE {_LIVE_SQL} GROUP BY contract, side"
-        ).fetchall()
-        working: dict[str, int] = {}
-        for r in rows:
-            sign = 1 if r["side"] == Side.BUY.value else -1
-            working[r["contract"]] = working.get(r["contract"], 0) + sign * int(r["n"])
-        return working
+        return dict(self._book.working)
 
     def orders_since(self, since_ns: int) -> int:
-        row = self._conn.execute(
-            "SELECT COUNT(*) AS n FROM orders WHERE intended_ns >= ?", (since_ns,)
-        ).fetchone()
-        return int(row["n"])
+        """Orders intended at or after `since_ns` (time.time_ns), at most a minute ago: the
+        ledger keeps in memory only the last minute's."""
+        return self._book.orders_since(since_ns)
 
     def committed_notional(self, day: str) -> Decimal:
         """Premium of the day's orders that were not rejected, cancelled unfilled or expired
         (kept as a running total, maintained with each order's changes)."""
-        row = self._conn.execute("SELECT cents FROM committed WHERE day = ?", (day,)).fetchone()
-        return Decimal(int(row["cents"]) if row else 0) / 100
+        return Decimal(self._book.committed.get(day, 0)) / 100
 
     def _commit_notional(self, day: str, cents: int) -> None:
         self._conn.execute(
@@ -410,6 +502,7 @@ class Ledger:
             "ON CONFLICT(day) DO UPDATE SET cents = cents + excluded.cents",
             (day, cents),
         )
+        self._book.committed[day] = self._book.committed.get(day, 0) + cents
 
     def max_broker_order_id(self) -> int:
         row = self._conn.execute(
@@ -441,7 +534,7 @@ class Ledger:
 
     def queue(self, records: list[StoredRecord], now: datetime) -> None:
         """Queue records that belong to no ledger change (metrics samples)."""
-        with transaction(self._conn):
+        with self.atomic():
             for record in records:
                 self._queue(record, now)
 

@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -8,7 +9,7 @@ from system.domain.orders import OrderStatus
 from system.domain.signals import Side
 from system.edge.ledger import AUDIT_TABLE, OUTCOMES_TABLE, Ledger
 from system.edge.sqlite import checkpoint, connect
-from tests.unit.edge.builders import NOW, execution, make_intent, make_signal
+from tests.unit.edge.builders import CALL, NOW, execution, make_intent, make_signal
 
 
 @pytest.fixture
@@ -129,6 +130,49 @@ class TestWhatRiskReads:
         day = NOW.date().isoformat()
         assert ledger.committed_notional(day) == Decimal("600")  # 2 orders x 2 x 1.50 x 100
         assert ledger.committed_notional((NOW + timedelta(days=1)).date().isoformat()) == 0
+
+    def test_what_risk_reads_is_what_the_file_says(self, tmp_path: Path) -> None:
+        path = tmp_path / "ledger.sqlite"
+        ledger = Ledger.open(path, "bot-1")
+        signals = [make_signal(n, side=Side.SELL if n % 3 == 0 else Side.BUY) for n in range(9)]
+        for n, s in enumerate(signals):
+            ledger.observe(s, NOW)
+            ledger.intend(make_intent(s, quantity=1 + n % 4), 1, NOW, time.time_ns())
+        ledger.update(signals[1].id, OrderStatus.PARTIALLY_FILLED, NOW, filled=1)
+        ledger.update(signals[2].id, OrderStatus.FILLED, NOW, filled=3)
+        ledger.update(signals[3].id, OrderStatus.CANCELLED, NOW)
+        ledger.update(signals[4].id, OrderStatus.ACKNOWLEDGED, NOW)
+        ledger.update(signals[4].id, OrderStatus.PARTIALLY_FILLED, NOW, filled=1)
+        ledger.update(signals[4].id, OrderStatus.CANCELLED, NOW, filled=1)
+        ledger.update(signals[5].id, OrderStatus.REJECTED, NOW)
+        reopened = Ledger.open(path, "bot-1")
+        day = NOW.date().isoformat()
+        minute_ago = time.time_ns() - 60_000_000_000
+        for view in (ledger, reopened):
+            # live: 0 sells 1, 1 buys 2 (1 filled), 6 sells 3, 7 buys 4, 8 buys 1
+            assert view.working() == {CALL.local_symbol: -1 + (2 - 1) - 3 + 4 + 1}
+            assert view.orders_since(minute_ago) == 9
+            # all 21 contracts at 2.55 x 100, but for 3 and 5, void with nothing filled
+            assert view.committed_notional(day) == Decimal(255) * (21 - 4 - 2)
+
+    def test_a_rolled_back_change_is_forgotten(self, ledger: Ledger) -> None:
+        kept, dropped = make_signal(0), make_signal(1)
+        ledger.observe(kept, NOW)
+        ledger.intend(make_intent(kept), 1, NOW, time.time_ns())
+
+        def fail_after_changes() -> None:
+            with ledger.atomic():
+                ledger.observe(dropped, NOW)
+                ledger.intend(make_intent(dropped, quantity=4), 1, NOW, time.time_ns())
+                ledger.update(kept.id, OrderStatus.FILLED, NOW, filled=1)
+                raise RuntimeError("the order was not written")
+
+        with pytest.raises(RuntimeError):
+            fail_after_changes()
+        assert ledger.order(dropped.id) is None
+        assert ledger.working() == {CALL.local_symbol: 1}
+        assert ledger.orders_since(time.time_ns() - 60_000_000_000) == 1
+        assert ledger.committed_notional(NOW.date().isoformat()) == Decimal(255)
 
 
 def test_records_survive_reopening(tmp_path: Path) -> None:
