@@ -150,6 +150,9 @@ def build(env: str) -> LocalTopology:
     credentials = LocalCredentials.generate()
     signalr_use, tables_use = Use("signalr", "http"), Use("azurite", "table")
     vault_use, identity_use = Use("keyvault", "https"), Use("keyvault", "identity")
+    # The bots' and the watchdog's SignalR sessions negotiate through the backend and retry
+    # with backoff: they start beside it, not after it (their imports take seconds).
+    backend_use = Use("backend", "http", retried=True)
 
     def azurite(w: Wiring) -> ProcessSpec:
         return components.azurite(w.ports["table"], w.run_dir / w.instance)
@@ -361,7 +364,7 @@ def build(env: str) -> LocalTopology:
                     identity_use,
                     signalr_use,
                     tables_use,
-                    Use("backend", "http"),
+                    backend_use,
                     Use("redis", "redis"),
                     Use("tws", "api"),
                     Use("telegram", "http"),
@@ -377,7 +380,7 @@ def build(env: str) -> LocalTopology:
                     vault_use,
                     identity_use,
                     signalr_use,
-                    Use("backend", "http"),
+                    backend_use,
                     Use("redis", "redis"),
                     Use("tws", "api"),
                     Use("telegram", "http"),

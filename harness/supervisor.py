@@ -149,6 +149,7 @@ class Supervisor:
                 ]
             for name, instances in list(starting.items()):
                 if all([i.check_ready() for i in instances]):  # look at every one, each time
+                    self.events.record("ready", name)
                     hook = self.topology.by_name[name].after_ready
                     if hook is not None:
                         hook(instances[0].wiring)

@@ -27,6 +27,9 @@ VPN_SIDES = ("cloud", "edge")
 class Use:
     component: str
     port: str
+    # The client connects again on its own until the server answers, as it must in a cluster,
+    # where pods start in any order: so it may start before the server is ready.
+    retried: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +130,11 @@ class Topology:
                     )
 
     def start_order(self) -> graphlib.TopologicalSorter[str]:
-        """Components grouped so that everything a component uses is ready before it starts."""
+        """Components grouped so that everything a component uses is ready before it starts,
+        unless it retries that use on its own."""
         order: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
         for component in self.components:
-            order.add(component.name, *{use.component for use in component.uses})
+            order.add(component.name, *{use.component for use in component.uses if not use.retried})
         return order
 
     def crosses_vpn(self, client_side: Side, use: Use) -> bool:

@@ -12,12 +12,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from system.domain.market import ChainSnapshot, SkippedMessage
 from system.domain.metric_samples import OrderLatency
 from system.domain.orders import Execution, Order, OrderIntent, OrderStatus
 from system.domain.signals import Signal
+
+if TYPE_CHECKING:  # numpy, which the chain snapshots hold, is the cloud's: edge services skip it
+    from system.domain.market import ChainSnapshot, SkippedMessage
 
 
 class Clock(Protocol):

@@ -33,15 +33,32 @@ def test_only_uses_that_cross_sides_become_links() -> None:
     ]
 
 
-def test_dependencies_start_first() -> None:
-    order = Topology((BOT, TWS, BACKEND, SIGNALR)).start_order()
+def waves(topology: Topology) -> list[list[str]]:
+    order = topology.start_order()
     order.prepare()
-    waves = []
+    found = []
     while order.is_active():
         wave = sorted(order.get_ready())
-        waves.append(wave)
+        found.append(wave)
         order.done(*wave)
-    assert waves == [["signalr", "tws"], ["backend"], ["bot"]]
+    return found
+
+
+def test_dependencies_start_first() -> None:
+    assert waves(Topology((BOT, TWS, BACKEND, SIGNALR))) == [
+        ["signalr", "tws"],
+        ["backend"],
+        ["bot"],
+    ]
+
+
+def test_a_use_the_client_retries_does_not_hold_its_start_back() -> None:
+    retried = Use("backend", "http", retried=True)
+    bot = Component("bot", "edge", spec, uses=(retried, Use("tws", "api")))
+    assert waves(Topology((bot, TWS, BACKEND, SIGNALR))) == [["signalr", "tws"], ["backend", "bot"]]
+    # The same route to the same port: one link, one address, however the client starts.
+    assert retried == Use("backend", "http")
+    assert Topology((bot, TWS, BACKEND, SIGNALR)).links()[0].target == Use("backend", "http")
 
 
 def test_replicas_get_numbered_instances() -> None:
