@@ -205,6 +205,10 @@ class Dependency(Protocol):
 class SecretStore(Protocol):
     async def get(self, name: str) -> Secret: ...
 
+    async def aclose(self) -> None:
+        """Close what the store holds open (a vault client's sessions)."""
+        ...
+
 
 class Lease(Protocol):
     """Leadership among edge replicas, with a fencing token that grows with every acquisition."""

@@ -32,3 +32,6 @@ class FileSecrets:
         value = raw.decode().rstrip("\r\n")
         version = hashlib.sha256(raw).hexdigest()[:32]
         return Secret(name=name, value=value, version=version)
+
+    async def aclose(self) -> None:
+        """Nothing is held open between reads."""

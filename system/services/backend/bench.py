@@ -105,6 +105,9 @@ class _BenchSecrets:
     async def get(self, name: str) -> Secret:
         return Secret(name=name, value=BENCH_KEY, version="bench")
 
+    async def aclose(self) -> None:
+        """Nothing is held open."""
+
 
 def serve_signals(port: int) -> None:
     """The server half of (2)."""

@@ -73,6 +73,7 @@ class Bot:
             s.redis_url, socket_timeout=s.lease_ttl_ms / 1000, socket_connect_timeout=2.0
         )
         self._closers.append(self.redis.aclose)
+        self._closers.append(self._secrets.aclose)
         lease = RedisLease(self.redis, s.lease_key, s.replica_id, s.lease_ttl_ms)
         board = RedisBoard(self.redis, lease, s.board_prefix)
         api_key = await _secret(self._secrets, s.backend_api_key_secret)

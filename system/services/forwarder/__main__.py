@@ -53,6 +53,8 @@ async def serve(settings: ForwarderSettings) -> int:
     except Exception as error:
         print(f"forwarder: secret {settings.tables_secret!r} unavailable: {error}", file=sys.stderr)
         return 1
+    finally:
+        await secrets.aclose()  # read once, at start
     store = TableEventStore(connection)
     outbox = SqliteOutbox(settings.store_file, settings.delivery_path)
     telemetry = runtime.telemetry(settings, "forwarder")

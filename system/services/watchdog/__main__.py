@@ -136,6 +136,7 @@ async def serve(settings: WatchdogSettings) -> int:
         ib_credential = await LastKnownSecret.read(secrets, name) if name else None
     except Exception as error:
         print(f"watchdog: a secret is unavailable: {error}", file=sys.stderr, flush=True)
+        await secrets.aclose()
         return 1
     metrics = WatchdogMetrics()
     http = httpx.AsyncClient()
@@ -211,6 +212,7 @@ async def serve(settings: WatchdogSettings) -> int:
         await http.aclose()
         with contextlib.suppress(Exception):
             await channels.aclose()
+        await secrets.aclose()
 
     try:
         await asyncio.wait_for(shut_down(), settings.shutdown_grace_s)
