@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from pytest_bdd import given, parsers, then
@@ -18,7 +19,7 @@ class Stream:
 
     sent: list[Signal] = field(default_factory=list)
     fault_ns: int = 0
-    details: dict[str, object] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)  # what one step leaves the next
 
 
 @pytest.fixture
