@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,9 +32,7 @@ class OptionContract(BaseModel):
     @property
     def local_symbol(self) -> str:
         """The OCC symbol IB reports as localSymbol, e.g. 'SPY   261218C00600000'."""
-        return (
-            f"{self.symbol:<6}{self.expiry:%y%m%d}{self.right.value}{int(self.strike * 1000):08d}"
-        )
+        return _occ_symbol(self.symbol, self.expiry, self.strike, self.right)
 
     @classmethod
     def from_local_symbol(cls, local_symbol: str, multiplier: int = 100) -> OptionContract:
@@ -47,3 +46,9 @@ class OptionContract(BaseModel):
             right=Right(match["right"]),
             multiplier=multiplier,
         )
+
+
+@lru_cache(maxsize=4096)
+def _occ_symbol(symbol: str, expiry: date, strike: Decimal, right: Right) -> str:
+    """Remembered: risk, the ledger and the broker each ask for it on every signal."""
+    return f"{symbol:<6}{expiry:%y%m%d}{right.value}{int(strike * 1000):08d}"
