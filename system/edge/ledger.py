@@ -19,7 +19,6 @@ import bisect
 import logging
 import sqlite3
 import time
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,8 +65,10 @@ CREATE TABLE IF NOT EXISTS orders (
     intended_ns INTEGER NOT NULL,
     updated_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS orders_by_time ON orders(intended_ns);
+-- Risk's figures are kept in memory (see _Book): indexes only it used cost every write.
+DROP INDEX IF EXISTS orders_by_time;
 DROP INDEX IF EXISTS orders_by_day;
+DROP INDEX IF EXISTS orders_live;
 CREATE TABLE IF NOT EXISTS executions (
     exec_id TEXT PRIMARY KEY,
     signal_id TEXT NOT NULL,
@@ -86,10 +87,7 @@ _WORKING = (
     OrderStatus.PARTIALLY_FILLED,
 )
 _VOID = (OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.EXPIRED)
-# Literal (enum) values, so the planner can use the partial index: the live orders are read when
-# the ledger opens, and they are few however long the day's history grows.
 _LIVE_SQL = "status IN (" + ",".join(f"'{s.value}'" for s in _WORKING) + ")"
-_INDEXES = f"CREATE INDEX IF NOT EXISTS orders_live ON orders(contract, side) WHERE {_LIVE_SQL};"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +136,7 @@ class _Book:
     def __init__(self) -> None:
         self.live: dict[str, _Live] = {}
         self.working: dict[str, int] = {}
-        self.recent: deque[int] = deque()  # intended_ns, ascending, the last minute's
+        self.recent: list[int] = []  # intended_ns, ascending, at least the last minute's
         self.committed: dict[str, int] = {}
 
     @classmethod
@@ -151,13 +149,12 @@ class _Book:
         ):
             sign = 1 if r["side"] == Side.BUY.value else -1
             book.add(r["signal_id"], _Live(r["contract"], sign, r["quantity"], r["filled"]))
-        book.recent.extend(
-            r["intended_ns"]
-            for r in conn.execute(
-                "SELECT intended_ns FROM orders WHERE intended_ns >= ? ORDER BY intended_ns",
-                (now_ns - MINUTE_NS,),
-            )
-        )
+        # Orders are inserted as they are intended: the last minute's are the last rows.
+        for r in conn.execute("SELECT intended_ns FROM orders ORDER BY rowid DESC"):
+            if r["intended_ns"] < now_ns - MINUTE_NS:
+                break
+            book.recent.append(r["intended_ns"])
+        book.recent.sort()
         book.committed = {r["day"]: r["cents"] for r in conn.execute("SELECT * FROM committed")}
         return book
 
@@ -185,15 +182,13 @@ class _Book:
             self.working.pop(contract, None)
 
     def intended(self, at_ns: int) -> None:
-        if not self.recent or at_ns >= self.recent[-1]:
-            self.recent.append(at_ns)
-        else:  # the wall clock stepped back
-            self.recent.insert(bisect.bisect_right(self.recent, at_ns), at_ns)
+        bisect.insort(self.recent, at_ns)  # an append, unless the wall clock stepped back
 
     def orders_since(self, since_ns: int) -> int:
         recent = self.recent
-        while recent and recent[0] < since_ns - MINUTE_NS:  # older than any window asks
-            recent.popleft()
+        old = bisect.bisect_left(recent, since_ns - MINUTE_NS)  # older than any window asks
+        if old > len(recent) // 2:
+            del recent[:old]
         return len(recent) - bisect.bisect_left(recent, since_ns)
 
 
@@ -201,7 +196,7 @@ class Ledger:
     def __init__(self, conn: sqlite3.Connection, replica: str) -> None:
         self._conn = conn
         self.replica = replica
-        conn.executescript(_SCHEMA + _INDEXES + outbox_sqlite.SCHEMA)
+        conn.executescript(_SCHEMA + outbox_sqlite.SCHEMA)
         self._book = _Book.load(conn, time.time_ns())
 
     @classmethod
