@@ -19,8 +19,6 @@ import bisect
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -29,7 +27,7 @@ from pathlib import Path
 from system.domain.orders import Execution, InvalidTransition, OrderIntent, OrderStatus, advance
 from system.domain.signals import Side, Signal
 from system.edge import outbox_sqlite
-from system.edge.sqlite import Synchronous, connect, transaction
+from system.edge.sqlite import Synchronous, Transaction, connect, transaction
 from system.ports import StoredRecord
 
 log = logging.getLogger(__name__)
@@ -219,19 +217,14 @@ class Ledger:
     def close(self) -> None:
         self._conn.close()
 
-    @contextmanager
-    def atomic(self) -> Iterator[None]:
+    def atomic(self) -> Transaction:
         """Several ledger changes as one transaction (one commit); never hold it across an
         await, or another task's change would join it. Every change goes through here: if the
         outermost transaction rolls back, what is kept in memory is read again from the file."""
-        outermost = not self._conn.in_transaction
-        try:
-            with transaction(self._conn):
-                yield
-        except BaseException:
-            if outermost:
-                self._book = _Book.load(self._conn, time.time_ns())
-            raise
+        return transaction(self._conn, self._reload)
+
+    def _reload(self) -> None:
+        self._book = _Book.load(self._conn, time.time_ns())
 
     # -- signals ---------------------------------------------------------------------------
 

@@ -13,10 +13,10 @@ turns that off and calls `checkpoint` from a worker thread instead, on a connect
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from types import TracebackType
 
 
 class Synchronous(StrEnum):
@@ -48,20 +48,56 @@ def connect(
     return conn
 
 
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: never half-applied. Inside an
-    open transaction it joins it: the outermost one commits (or rolls back) everything."""
-    if conn.in_transaction:
-        yield conn
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+def transaction(
+    conn: sqlite3.Connection, on_rollback: Callable[[], None] | None = None
+) -> Transaction:
+    """`with transaction(conn):` one write transaction (see Transaction)."""
+    return Transaction(conn, on_rollback)
+
+
+class Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error, a failed COMMIT included: never
+    half-applied. Inside an open transaction it joins it: the outermost one commits (or rolls
+    back) everything, and then calls `on_rollback` if it rolled back. A class, not a generator:
+    it is entered several times per signal on the trading hot path."""
+
+    __slots__ = ("_conn", "_on_rollback", "_outermost")
+
+    def __init__(
+        self, conn: sqlite3.Connection, on_rollback: Callable[[], None] | None = None
+    ) -> None:
+        self._conn = conn
+        self._on_rollback = on_rollback
+        self._outermost = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        if not self._conn.in_transaction:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._outermost = True
+        return self._conn
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if not self._outermost:
+            return
+        if kind is None:
+            try:
+                self._conn.execute("COMMIT")
+                return
+            except BaseException:
+                self._rollback()
+                raise
+        self._rollback()
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+        if self._on_rollback is not None:
+            self._on_rollback()
 
 
 def checkpoint(path: Path) -> None:

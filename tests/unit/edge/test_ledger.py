@@ -1,3 +1,4 @@
+import sqlite3
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -8,7 +9,7 @@ import pytest
 from system.domain.orders import OrderStatus
 from system.domain.signals import Side
 from system.edge.ledger import AUDIT_TABLE, OUTCOMES_TABLE, Ledger
-from system.edge.sqlite import checkpoint, connect
+from system.edge.sqlite import checkpoint, connect, transaction
 from tests.unit.edge.builders import CALL, NOW, execution, make_intent, make_signal
 
 
@@ -173,6 +174,29 @@ class TestWhatRiskReads:
         assert ledger.working() == {CALL.local_symbol: 1}
         assert ledger.orders_since(time.time_ns() - 60_000_000_000) == 1
         assert ledger.committed_notional(NOW.date().isoformat()) == Decimal(255)
+
+
+class TestTransaction:
+    def test_a_failed_commit_rolls_back_and_the_next_transaction_works(self) -> None:
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        conn.executescript(
+            "PRAGMA foreign_keys=ON; CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+            "CREATE TABLE child (parent INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY "
+            "DEFERRED);"
+        )
+        rolled_back: list[bool] = []
+
+        def orphan() -> None:  # the deferred constraint fails at COMMIT
+            with transaction(conn, lambda: rolled_back.append(True)):
+                conn.execute("INSERT INTO child VALUES (1)")
+
+        with pytest.raises(sqlite3.IntegrityError):
+            orphan()
+        assert (conn.in_transaction, rolled_back) == (False, [True])
+        with transaction(conn), transaction(conn):  # the inner one joins the outer
+            conn.execute("INSERT INTO parent VALUES (1)")
+            conn.execute("INSERT INTO child VALUES (1)")
+        assert conn.execute("SELECT COUNT(*) FROM child").fetchone() == (1,)
 
 
 def test_records_survive_reopening(tmp_path: Path) -> None:
