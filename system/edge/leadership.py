@@ -5,11 +5,19 @@ still short of (start of the last successful acquire/renew call + TTL - safety m
 deadline is measured from when the call was *sent*, so however slow Redis answers, the lease on
 the server outlives this replica's permission to trade. Lost renewals (another holder, or Redis
 unreachable past the deadline) end leadership at once.
+
+Only an eligible replica leads: one that would see the signals it is to trade (the bot: its
+SignalR session is open). An ineligible replica does not compete for the lease, and a leader
+that becomes ineligible gives the lease back at once, so that a standby which does receive the
+signals takes over (a successor that won the lease in a rolling update before it had subscribed
+once missed a signal). If no replica is eligible (a VPN outage closes every session), no one
+leads until a session opens again; what arrived meanwhile is reconciled by the next leader.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -42,12 +50,15 @@ class Leadership:
         on_gain: Callable[[int], None],
         on_loss: Callable[[], None],
         monotonic: Callable[[], float] = time.monotonic,
+        eligible: Callable[[], bool] = lambda: True,
     ) -> None:
         self._lease = lease
         self._timing = timing
         self._on_gain = on_gain
         self._on_loss = on_loss
         self._monotonic = monotonic
+        self._eligible = eligible
+        self._changed = asyncio.Event()
         self.token: int | None = None
         self.reachable = False  # the last lease call got an answer
         self._valid_until = 0.0
@@ -67,9 +78,18 @@ class Leadership:
         self.reachable = True
         return answer
 
+    def eligibility_changed(self) -> None:
+        """Step now, not when the current pause ends: compete, or give the lease back."""
+        self._changed.set()
+
     async def step(self) -> float:
-        """One acquire or renew; returns how long to wait before the next."""
+        """One acquire or renew (or, for an ineligible replica, none, or a release); returns
+        how long to wait before the next."""
         sent = self._monotonic()
+        if not self._eligible():
+            if self.token is not None:
+                await self._release("not eligible to lead")
+            return self._timing.acquire_every_s
         if self.token is None:
             token = await self._call(sent, self._lease.acquire)
             if isinstance(token, int):
@@ -96,15 +116,20 @@ class Leadership:
 
     async def run(self) -> None:
         while True:
+            self._changed.clear()
             pause = await self.step()
-            await asyncio.sleep(pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), pause)
 
     async def release(self) -> None:
         """Give the lease back (graceful shutdown), so a standby takes over at once."""
+        await self._release("released")
+
+    async def _release(self, why: str) -> None:
         token = self.token
         if token is None:
             return
-        self._lose("released")
+        self._lose(why)
         try:
             await asyncio.wait_for(self._lease.release(token), timeout=self._timing.renew_every_s)
         except (RedisError, OSError, TimeoutError) as error:

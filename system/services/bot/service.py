@@ -94,7 +94,14 @@ class Bot:
         self._closers.append(self.channels.aclose)
         alerts = AlertGate(self.channels.alerts(), s.alert_remind_s)
         backoff = Backoff(s.reconnect_first_s, s.reconnect_max_s)
-        self.leadership = Leadership(lease, s.lease_timing(), self._gain, self._lose)
+        # Only a replica that receives the signals leads (see system.edge.leadership).
+        self.leadership = Leadership(
+            lease,
+            s.lease_timing(),
+            self._gain,
+            self._lose,
+            eligible=lambda: self.subscription.connected,
+        )
         self.trader = Trader(
             ledger=ledger,
             broker=self.broker,
@@ -197,6 +204,7 @@ class Bot:
         self.metrics.signalr_connected.set(1 if up else 0)
         if up and self.subscription.sessions > 1:
             self.metrics.signalr_reconnects.inc()
+        self.leadership.eligibility_changed()
 
     # -- leadership ----------------------------------------------------------------------------
 

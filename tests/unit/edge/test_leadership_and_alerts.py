@@ -1,3 +1,4 @@
+import asyncio
 from unittest.mock import AsyncMock, Mock
 
 import pytest
@@ -86,6 +87,46 @@ class TestLeadership:
         await lead.release()
         lease.release.assert_awaited_once_with(3)
         lost.assert_called_once()
+
+    async def test_a_replica_without_its_signals_neither_competes_nor_holds(self) -> None:
+        subscribed = False
+        lease = AsyncMock()
+        lease.acquire.return_value = 4
+        lease.renew.return_value = True
+        gained, lost = Mock(), Mock()
+        lead = Leadership(
+            lease, TIMING, gained, lost, monotonic=Clock(), eligible=lambda: subscribed
+        )
+        assert await lead.step() == TIMING.acquire_every_s
+        lease.acquire.assert_not_awaited()  # not subscribed yet: leaves the lease to others
+        subscribed = True
+        await lead.step()
+        gained.assert_called_once_with(4)
+        subscribed = False  # its SignalR session closed: the lease goes back at once
+        assert await lead.step() == TIMING.acquire_every_s
+        lease.renew.assert_not_awaited()
+        lease.release.assert_awaited_once_with(4)
+        lost.assert_called_once()
+        assert (lead.token, lead.may_trade()) == (None, False)
+        await lead.step()
+        lease.acquire.assert_awaited_once()
+
+    async def test_a_change_of_eligibility_is_acted_on_without_waiting(self) -> None:
+        subscribed = False
+        lease = AsyncMock()
+        lease.acquire.return_value = 5
+        gained = asyncio.Event()
+        slow = LeaseTiming(ttl_s=7200, renew_every_s=3600, acquire_every_s=3600, safety_s=1)
+        lead = Leadership(lease, slow, lambda _t: gained.set(), Mock(), eligible=lambda: subscribed)
+        running = asyncio.get_running_loop().create_task(lead.run())
+        try:
+            await asyncio.sleep(0.01)  # the first step found it ineligible: an hour to the next
+            subscribed = True
+            lead.eligibility_changed()
+            await asyncio.wait_for(gained.wait(), 30)
+        finally:
+            running.cancel()
+        assert lead.token == 5
 
     def test_renewal_must_beat_the_deadline(self) -> None:
         with pytest.raises(ValueError, match="renewal must come sooner"):
