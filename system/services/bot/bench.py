@@ -142,11 +142,12 @@ class _Placement:
     the simulators, or wherever the scheduler puts them."""
 
     def __init__(self, mode: str) -> None:
-        self._before = os.sched_getaffinity(0)
+        pinning = hasattr(os, "sched_setaffinity")  # Linux
+        self._before = os.sched_getaffinity(0) if pinning else set()
         cpus = sorted(self._before)
         self.split = mode == "split" and len(cpus) >= 2
-        self.bot = set(cpus[:-1]) if self.split else set(cpus)
-        self.simulators = {cpus[-1]} if self.split else set(cpus)
+        self.bot = set(cpus[:-1])
+        self.simulators = set(cpus[-1:])
 
     def __str__(self) -> str:
         if not self.split:
@@ -155,14 +156,17 @@ class _Placement:
         return f"bot on CPU {bot}, gateway simulator and Redis on CPU {simulators}"
 
     def enter(self) -> None:
-        os.sched_setaffinity(0, self.bot)
+        if self.split:
+            os.sched_setaffinity(0, self.bot)
 
     def simulator(self, proc: RunningProcess) -> None:
-        for thread in os.listdir(f"/proc/{proc.pid}/task"):  # each of its threads (Linux)
-            os.sched_setaffinity(int(thread), self.simulators)
+        if self.split:
+            for thread in os.listdir(f"/proc/{proc.pid}/task"):  # each of its threads
+                os.sched_setaffinity(int(thread), self.simulators)
 
     def leave(self) -> None:
-        os.sched_setaffinity(0, self._before)
+        if self.split:
+            os.sched_setaffinity(0, self._before)
 
 
 def _cpus(cpus: set[int]) -> str:
