@@ -36,6 +36,8 @@ class OrderIntent(BaseModel):
     order_type: OrderType = OrderType.LIMIT
     limit_price: Decimal | None = Field(default=None, gt=0)
     stop_price: Decimal | None = Field(default=None, gt=0)
+    # What risk values an order without a limit at: the option's quote when the signal was raised.
+    reference_price: Decimal | None = Field(default=None, gt=0)
     time_in_force: TimeInForce = TimeInForce.DAY
 
     @model_validator(mode="after")
@@ -60,8 +62,9 @@ class OrderIntent(BaseModel):
 
     @property
     def notional(self) -> Decimal:
-        """Premium at risk; a market order is priced by its caller before risk sees it."""
-        price = self.limit_price or self.stop_price or Decimal(0)
+        """Premium at risk: at the limit, else the stop, else the reference price (a market
+        order); 0 only for an order nothing prices (one adopted without a reference)."""
+        price = self.limit_price or self.stop_price or self.reference_price or Decimal(0)
         return price * self.quantity * self.contract.multiplier
 
 

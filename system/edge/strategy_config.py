@@ -47,13 +47,14 @@ class StrategyConfig(BaseModel):
         if signal.reference_price is None:
             return "signal carries no reference price to price the order"
         if self.order_type is OrderType.MARKET:
-            # Risk prices a market order at the reference: the notional it checks.
+            # Risk values a market order at the reference: the notional it checks.
             return OrderIntent(
                 signal_id=signal.id,
                 contract=signal.contract,
                 side=signal.side,
                 quantity=self.quantity,
                 order_type=OrderType.MARKET,
+                reference_price=signal.reference_price,
             )
         offset = self.limit_offset if signal.side is Side.BUY else -self.limit_offset
         price = (signal.reference_price + offset).quantize(TICK, rounding=ROUND_HALF_UP)

@@ -456,6 +456,7 @@ class Trader:
                     side=order.side,
                     quantity=order.quantity,
                     order_type=OrderType.MARKET,
+                    reference_price=signal.reference_price,
                 )
             self.ledger.intend(intent, token, now, time.time_ns())
         for execution in action.executions:

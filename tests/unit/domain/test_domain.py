@@ -191,6 +191,18 @@ class TestRisk:
         )
         assert verdict.reason == "notional 6000 would exceed 5000"
 
+    def test_a_market_order_counts_against_the_notional_limit_at_its_reference(self) -> None:
+        market = OrderIntent(
+            signal_id=make_signal().id,
+            contract=CALL,
+            side=Side.BUY,
+            quantity=3,
+            order_type=OrderType.MARKET,
+            reference_price=Decimal(20),
+        )
+        verdict = assess(make_signal(), market, self.limits, self.flat, NOW)
+        assert verdict.reason == "notional 6000 would exceed 5000"
+
     def test_limits_must_be_positive(self) -> None:
         with pytest.raises(ValidationError, match="max_orders_per_minute"):
             RiskLimits(

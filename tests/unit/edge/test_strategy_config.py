@@ -79,10 +79,13 @@ class TestIntent:
         assert not isinstance(intent, str)
         assert intent.limit_price == Decimal("2.45")
 
-    def test_a_market_order_carries_no_price(self) -> None:
-        intent = config(order_type=OrderType.MARKET).intent(make_signal())
+    def test_a_market_order_carries_no_limit_and_is_valued_at_the_reference(self) -> None:
+        signal = make_signal()
+        intent = config(order_type=OrderType.MARKET).intent(signal)
         assert not isinstance(intent, str)
         assert intent.limit_price is None
+        assert signal.reference_price is not None
+        assert intent.notional == signal.reference_price * intent.quantity * 100
 
     def test_refusals_say_why(self) -> None:
         qqq = OptionContract(symbol="QQQ", expiry=CALL.expiry, strike=CALL.strike, right=CALL.right)
