@@ -1,5 +1,5 @@
-"""The dashboard in a real browser: Debian's Chromium under Playwright, kept on loopback, and
-what a test or scenario reads off the page (system/dashboard/site)."""
+"""The dashboard in a real browser (harness/browser.py), and what a test or scenario reads off
+the page (system/dashboard/site)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from harness.toolchain import CHROMIUM, tool_path
-
-# Chromium stays on loopback: no background services, no QUIC, no first-run or component traffic.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-]
 API_KEY_STORAGE = "spyh.dashboard.apiKey"  # where site/api-key.js keeps the operator's key
 
 # What the page did and when, on its own clock (epoch ms): each feed row's first appearance by
@@ -55,13 +40,6 @@ _HEAT_PIXELS = """(selector) => {
     }
     return hot;
 }"""
-
-
-def launch_chromium(playwright: Playwright) -> Browser:
-    """Debian's Chromium (never a downloaded one), in a fresh temporary profile."""
-    return playwright.chromium.launch(
-        executable_path=str(tool_path(CHROMIUM)), headless=True, args=CHROMIUM_ARGS
-    )
 
 
 @dataclass

@@ -17,7 +17,8 @@ import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 from pytest_bdd import given, parsers, then, when
 
-from harness.dashboard import DashboardPage, launch_chromium, open_dashboard
+from harness.browser import launch_chromium
+from harness.dashboard import DashboardPage, open_dashboard
 from harness.topology import Use
 from harness.unusual_activity import raise_unusual_activity
 from scenarios.conftest import RecordFigure

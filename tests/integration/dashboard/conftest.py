@@ -25,7 +25,8 @@ from azure.keyvault.secrets import SecretClient
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from harness import components
-from harness.dashboard import DashboardPage, launch_chromium, open_dashboard
+from harness.browser import launch_chromium
+from harness.dashboard import DashboardPage, open_dashboard
 from harness.ports import free_port
 from harness.process import ProcessSpec, RunningProcess, log_line, running
 from harness.toolchain import ROOT

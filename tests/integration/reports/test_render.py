@@ -11,29 +11,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from harness.toolchain import CHROMIUM, tool_path
+from harness.browser import launch_chromium
 from reports.build import build
 from tests.unit.reports.run_folders import chaos_run, conformance_run, load_run
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ALL = ["scenarios", "load", "chaos", "conformance"]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as driver:
-        chromium = driver.chromium.launch(
-            executable_path=str(tool_path(CHROMIUM)), headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = launch_chromium(driver)
         yield chromium
         chromium.close()
 
