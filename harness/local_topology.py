@@ -148,7 +148,10 @@ class LocalTopology:
 def build(env: str) -> LocalTopology:
     settings = deployment_settings(env)  # type: ignore[arg-type]  # validated inside
     credentials = LocalCredentials.generate()
-    signalr_use, tables_use = Use("signalr", "http"), Use("azurite", "table")
+    signalr_use = Use("signalr", "http")
+    # Table Storage writes are retried with backoff (the backend's stores, the forwarders'
+    # batches): its clients need not wait for Azurite, whose start varies from 2 to 7 s here.
+    tables_use = Use("azurite", "table", retried=True)
     vault_use, identity_use = Use("keyvault", "https"), Use("keyvault", "identity")
     # The bots' and the watchdog's SignalR sessions negotiate through the backend and retry
     # with backoff: they start beside it, not after it (their imports take seconds).
