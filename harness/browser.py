@@ -3,7 +3,10 @@ dashboard's tests and scenario and for checking the rendered report."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, Playwright
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from playwright.sync_api import Browser, sync_playwright
 
 from harness.toolchain import CHROMIUM, tool_path
 
@@ -22,8 +25,14 @@ CHROMIUM_ARGS = [
 ]
 
 
-def launch_chromium(playwright: Playwright) -> Browser:
-    """Debian's Chromium (never a downloaded one), in a fresh temporary profile."""
-    return playwright.chromium.launch(
-        executable_path=str(tool_path(CHROMIUM)), headless=True, args=CHROMIUM_ARGS
-    )
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium (never a downloaded one), in a fresh temporary profile, closed after."""
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=str(tool_path(CHROMIUM)), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

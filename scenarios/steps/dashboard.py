@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from pytest_bdd import given, parsers, then, when
 
-from harness.browser import launch_chromium
+from harness.browser import chromium
 from harness.dashboard import DashboardPage, open_dashboard
 from harness.topology import Use
 from harness.unusual_activity import raise_unusual_activity
@@ -33,10 +33,8 @@ BACKEND = Use("backend", "http")
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as driver:
-        chromium = launch_chromium(driver)
-        yield chromium
-        chromium.close()
+    with chromium() as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -22,10 +22,10 @@ import jwt
 import pytest
 from azure.identity import ManagedIdentityCredential
 from azure.keyvault.secrets import SecretClient
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser
 
 from harness import components
-from harness.browser import launch_chromium
+from harness.browser import chromium
 from harness.dashboard import DashboardPage, open_dashboard
 from harness.ports import free_port
 from harness.process import ProcessSpec, RunningProcess, log_line, running
@@ -193,16 +193,9 @@ def topology(output_dir: Path) -> Iterator[Topology]:
 
 
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    chromium = launch_chromium(playwright)
-    yield chromium
-    chromium.close()
+def browser() -> Iterator[Browser]:
+    with chromium() as opened:
+        yield opened
 
 
 OpenPage = Callable[..., DashboardPage]

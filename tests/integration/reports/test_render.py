@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from harness.browser import launch_chromium
+from harness.browser import chromium
 from reports.build import build
 from tests.unit.reports.run_folders import chaos_run, conformance_run, load_run
 
@@ -20,10 +20,8 @@ ALL = ["scenarios", "load", "chaos", "conformance"]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as driver:
-        chromium = launch_chromium(driver)
-        yield chromium
-        chromium.close()
+    with chromium() as opened:
+        yield opened
 
 
 @pytest.fixture
