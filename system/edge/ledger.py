@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS executions (
     commission TEXT NOT NULL,
     executed_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS executions_by_signal ON executions(signal_id, executed_at);
 CREATE TABLE IF NOT EXISTS committed (day TEXT PRIMARY KEY, cents INTEGER NOT NULL);
 """
 
@@ -398,9 +399,10 @@ class Ledger:
             partial = new is OrderStatus.PARTIALLY_FILLED
             self._audit(
                 signal_id,
-                f"{new.value}.{new_filled}" if partial else new.value,
+                new.value,
                 now,
                 {"filled": new_filled, "reason": reason, "broker_order_id": broker_order_id or 0},
+                key=f"{new.value}.{new_filled}" if partial else None,
             )
             if new.is_terminal:
                 self._close(signal_id, new, reason, now, self.replica)
@@ -431,9 +433,10 @@ class Ledger:
                 return False
             self._audit(
                 execution.order_ref,
-                f"exec.{execution.exec_id}",
+                "execution",
                 now,
                 {
+                    "exec_id": execution.exec_id,
                     "contract": execution.contract.local_symbol,
                     "side": execution.side.value,
                     "quantity": execution.quantity,
@@ -441,6 +444,7 @@ class Ledger:
                     "commission": str(execution.commission),
                     "executed_at": execution.executed_at.isoformat(),
                 },
+                key=f"exec.{execution.exec_id}",
             )
         return True
 
@@ -500,12 +504,21 @@ class Ledger:
 
     # -- audit -----------------------------------------------------------------------------
 
-    def _audit(self, signal_id: str, event: str, now: datetime, fields: dict[str, object]) -> None:
+    def _audit(
+        self,
+        signal_id: str,
+        event: str,
+        now: datetime,
+        fields: dict[str, object],
+        key: str | None = None,
+    ) -> None:
+        """One audit record, row key `signal_id.key` (`key` defaults to the event). `event` is
+        a kind that telemetry counts by: never an id, or each would be a new metric series."""
         self._queue(
             StoredRecord(
                 AUDIT_TABLE,
                 day_of(now),
-                f"{signal_id}.{event}",
+                f"{signal_id}.{key or event}",
                 {
                     "signal_id": signal_id,
                     "event": event,

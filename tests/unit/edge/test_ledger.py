@@ -1,3 +1,4 @@
+import json
 import sqlite3
 import time
 from datetime import timedelta
@@ -107,6 +108,22 @@ class TestOrders:
         assert not ledger.add_execution(execution(signal), NOW)
         assert [f.quantity for f in ledger.fills(signal.id)] == [1]
         assert queued(ledger, AUDIT_TABLE) == [f"{signal.id}.exec.0001.01"]
+
+    def test_audit_events_are_kinds_and_row_keys_tell_instances_apart(self, ledger: Ledger) -> None:
+        """Telemetry counts audit records by event: an id in it would be a new series each."""
+        signal = make_signal()
+        ledger.observe(signal, NOW)
+        ledger.intend(make_intent(signal), 1, NOW, 0)
+        ledger.update(signal.id, OrderStatus.PARTIALLY_FILLED, NOW, filled=1)
+        ledger.add_execution(execution(signal), NOW)
+        rows = ledger.connection.execute(
+            "SELECT rk, fields FROM outbox WHERE tbl = ? ORDER BY seq", (AUDIT_TABLE,)
+        ).fetchall()
+        assert [(r["rk"], json.loads(r["fields"])["event"]) for r in rows] == [
+            (f"{signal.id}.intended", "intended"),
+            (f"{signal.id}.partially_filled.1", "partially_filled"),
+            (f"{signal.id}.exec.0001.01", "execution"),
+        ]
 
 
 class TestWhatRiskReads:
