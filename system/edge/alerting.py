@@ -7,6 +7,7 @@ recovery notice. Sending never raises: a notifier that is down must not stop wha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +35,46 @@ class FanOut:
                     type(notifier).__name__,
                     type(error).__name__,
                 )
+
+
+class Digest:
+    """A Notifier that holds what it is given and sends it as one message every `interval_s`
+    (by `run`), or at `flush`: a busy session's trade confirmations become a few emails, not
+    one per fill (SendGrid's daily quota; and an HTTP request on the bot's event loop for each
+    fill, beside the signals). A message that cannot be sent is logged, as a single one is."""
+
+    def __init__(self, notifier: Notifier, interval_s: float, title: str) -> None:
+        self._notifier = notifier
+        self._interval_s = interval_s
+        self._title = title
+        self._held: list[Alert] = []
+
+    async def notify(self, alert: Alert) -> None:
+        self._held.append(alert)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            await self.flush()
+
+    async def flush(self) -> None:
+        held, self._held = self._held, []
+        if not held:
+            return
+        message = held[0] if len(held) == 1 else self.combine(held)
+        try:
+            await self._notifier.notify(message)
+        except Exception as error:  # as a single alert's failure: logged, the caller goes on
+            log.warning("%d held alerts not sent: %s", len(held), type(error).__name__)
+
+    def combine(self, alerts: Sequence[Alert]) -> Alert:
+        """One message: each alert's title and body in the order given."""
+        return Alert(
+            key=f"{alerts[0].key}+{len(alerts) - 1}",
+            severity=max((a.severity for a in alerts), key=list(Severity).index),
+            title=f"{self._title}: {len(alerts)}",
+            body="\n\n".join(f"{a.title}\n{a.body}" for a in alerts),
+        )
 
 
 @dataclass(slots=True)

@@ -30,6 +30,7 @@ Settings (environment; lists are JSON, e.g. SPY_BOT_TELEGRAM_CHAT_IDS='[1001]'):
   SPY_BOT_RECONNECT_FIRST_S / _MAX_S  backoff of SignalR and gateway reconnects (0.2 / 10)
   SPY_BOT_SWEEP_S               expiry sweep and standby mirroring period (1)
   SPY_BOT_METRICS_SAMPLE_S      metric samples into the outbox (60)
+  SPY_BOT_CONFIRMATION_DIGEST_S the fills of this long are confirmed in one email (60)
   SPY_BOT_TELEGRAM_TOKEN_SECRET / _TELEGRAM_BASE_URL / _TELEGRAM_CHAT_IDS / _TELEGRAM_POLL_S
   SPY_BOT_SENDGRID_API_KEY_SECRET / _SENDGRID_BASE_URL / _EMAIL_FROM / _EMAIL_TO
   SPY_BOT_ALERT_REMIND_S        an open incident is re-sent after this long (3600)

@@ -16,7 +16,7 @@ from system.adapters.broker_ib import IbBroker
 from system.adapters.clock import SystemClock
 from system.adapters.signalr_client import SignalRSubscription
 from system.edge import runtime
-from system.edge.alerting import AlertGate, FanOut
+from system.edge.alerting import AlertGate, Digest, FanOut
 from system.edge.backoff import Backoff
 from system.edge.board_redis import RedisBoard
 from system.edge.leadership import Leadership
@@ -93,6 +93,9 @@ class Bot:
             raise StartupFailed(f"notification secrets unavailable: {error}") from None
         self._closers.append(self.channels.aclose)
         alerts = AlertGate(self.channels.alerts(), s.alert_remind_s)
+        self.confirmations = Digest(
+            self.channels.email or FanOut([]), s.confirmation_digest_s, "Fills"
+        )
         backoff = Backoff(s.reconnect_first_s, s.reconnect_max_s)
         # Only a replica that receives the signals leads (see system.edge.leadership).
         self.leadership = Leadership(
@@ -110,7 +113,7 @@ class Bot:
             strategy=self.strategy,
             telemetry=self.telemetry,
             alerts=alerts,
-            confirmations=self.channels.email or FanOut([]),
+            confirmations=self.confirmations,
             clock=SystemClock(),
             metrics=metrics,
             backoff=backoff,
@@ -158,6 +161,7 @@ class Bot:
             "strategy": self.strategy.watch(
                 self.trader.config_changed, self.trader.config_rejected
             ),
+            "confirmations": self.confirmations.run(),
             "samples": runtime.every(s.metrics_sample_s, lambda: self._sample(sampler), "sampling"),
             "purge": runtime.every(600.0, self._purge, "outbox purge"),
             "checkpoint": runtime.every(
@@ -266,6 +270,7 @@ class Bot:
         for name in list(self._tasks):
             await self._cancel(name)
         await self.trader.close()
+        await self.confirmations.flush()
         with contextlib.suppress(Exception):
             await self.broker.disconnect()
         now = SystemClock().now()

@@ -51,6 +51,7 @@ class BotSettings(EdgeSettings, NotifySettings):
 
     sweep_s: float = Field(default=1.0, gt=0)
     metrics_sample_s: float = Field(default=60.0, gt=0)
+    confirmation_digest_s: float = Field(default=60.0, gt=0)  # fills confirmed in one email
 
     telegram_poll_s: int = Field(default=25, ge=0, le=50)  # chats: telegram_chat_ids
 

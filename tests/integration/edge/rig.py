@@ -299,6 +299,7 @@ def bot_spec(
         "SPY_BOT_RECONNECT_FIRST_S": "0.1",
         "SPY_BOT_RECONNECT_MAX_S": "1",
         "SPY_BOT_SWEEP_S": "0.3",
+        "SPY_BOT_CONFIRMATION_DIGEST_S": "0.5",
         "SPY_BOT_TELEMETRY": "file",
         "SPY_BOT_TELEMETRY_DIR": str(tmp / "telemetry"),
         "SPY_BOT_SHUTDOWN_GRACE_S": "8",

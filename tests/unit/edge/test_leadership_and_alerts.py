@@ -4,7 +4,7 @@ from unittest.mock import AsyncMock, Mock
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from system.edge.alerting import AlertGate, FanOut
+from system.edge.alerting import AlertGate, Digest, FanOut
 from system.edge.leadership import Leadership, LeaseTiming
 from system.ports import Alert, Severity
 
@@ -177,3 +177,39 @@ class TestAlertGate:
         broken.notify.side_effect = OSError("down")
         await FanOut([broken, working]).notify(alert())
         working.notify.assert_awaited_once()
+
+
+class TestDigest:
+    async def test_held_alerts_go_out_as_one_message_at_flush(self) -> None:
+        notifier = AsyncMock()
+        digest = Digest(notifier, interval_s=60, title="Fills")
+        await digest.notify(Alert("fill:a", Severity.INFO, "Filled: BUY 1 A", "1 @ 2.55"))
+        await digest.notify(Alert("fill:b", Severity.WARNING, "Filled: SELL 2 B", "2 @ 1.10"))
+        notifier.notify.assert_not_awaited()
+        await digest.flush()
+        [sent] = [call.args[0] for call in notifier.notify.await_args_list]
+        assert (sent.key, sent.severity, sent.title) == ("fill:a+1", Severity.WARNING, "Fills: 2")
+        assert sent.body == "Filled: BUY 1 A\n1 @ 2.55\n\nFilled: SELL 2 B\n2 @ 1.10"
+        await digest.flush()  # nothing held: nothing sent
+        assert notifier.notify.await_count == 1
+
+    async def test_a_single_alert_goes_out_as_it_is(self) -> None:
+        notifier = AsyncMock()
+        digest = Digest(notifier, interval_s=60, title="Fills")
+        await digest.notify(alert())
+        await digest.flush()
+        notifier.notify.assert_awaited_once_with(alert())
+
+    async def test_run_flushes_every_interval_and_a_failing_channel_does_not_stop_it(
+        self,
+    ) -> None:
+        notifier = AsyncMock()
+        notifier.notify.side_effect = [OSError("down"), None]
+        digest = Digest(notifier, interval_s=0.01, title="Fills")
+        running = asyncio.create_task(digest.run())
+        await digest.notify(alert("first"))
+        await asyncio.sleep(0.05)
+        await digest.notify(alert("second"))
+        await asyncio.sleep(0.05)
+        running.cancel()
+        assert [c.args[0].key for c in notifier.notify.await_args_list] == ["first", "second"]
