@@ -8,6 +8,8 @@ case-insensitive, as on the service.
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -283,6 +285,9 @@ class RestApi:
             self._service.send(call.hub, recipients, target, arguments)
         except UnencodableMessage as error:
             raise _invalid("Arguments", str(error)) from None
+        # One turn of the loop: the recipients' writers, woken by the queued frame, put it on
+        # the wire before the 202 is built and sent back. Delivery is what clients wait for.
+        await asyncio.sleep(0)
         return True
 
     async def _broadcast(self, call: Call) -> bool:
