@@ -9,7 +9,6 @@ case-insensitive, as on the service.
 from __future__ import annotations
 
 import asyncio
-
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass

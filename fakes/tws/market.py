@@ -75,9 +75,18 @@ def black_scholes(
 
 
 def implied_vol(
-    price: float, spot: float, strike: float, years: float, rate: float, carry: float, right: str
+    price: float,
+    spot: float,
+    strike: float,
+    years: float,
+    rate: float,
+    carry: float,
+    right: str,
+    guess: float = 0.2,
 ) -> float | None:
-    """The volatility that reprices `price`, by bisection; None when no volatility does."""
+    """The volatility that reprices `price`, None when no volatility does: Newton's method from
+    `guess` (a quote's own model volatility is within a few points, so two or three steps do),
+    falling back to bisection whenever a step would leave the bracket."""
     low, high = 1e-4, 5.0
     if years <= 0.0:
         return None
@@ -85,15 +94,22 @@ def implied_vol(
     price_high = black_scholes(spot, strike, years, high, rate, carry, right).price
     if not price_low <= price <= price_high:
         return None
+    vol = min(max(guess, low), high)
     for _ in range(60):
-        mid = 0.5 * (low + high)
-        if black_scholes(spot, strike, years, mid, rate, carry, right).price < price:
-            low = mid
+        model = black_scholes(spot, strike, years, vol, rate, carry, right)
+        error = model.price - price
+        if abs(error) < 1e-7:
+            break
+        if error < 0:
+            low = vol
         else:
-            high = mid
+            high = vol
+        vega = model.vega * 100.0  # per unit of volatility
+        step = vol - error / vega if vega > 0 else low - 1.0
+        vol = step if low < step < high else 0.5 * (low + high)
         if high - low < 1e-5:
             break
-    return 0.5 * (low + high)
+    return vol
 
 
 @dataclass(frozen=True)
@@ -308,10 +324,19 @@ class Market:
             spot, contract.strike, years, vol, c.rate, c.dividend_yield, contract.right
         )
 
-    def _implied(self, contract: Contract, price: float, years: float) -> float | None:
+    def _implied(
+        self, contract: Contract, price: float, years: float, guess: float
+    ) -> float | None:
         c = self.config
         return implied_vol(
-            price, self.spot, contract.strike, years, c.rate, c.dividend_yield, contract.right
+            price,
+            self.spot,
+            contract.strike,
+            years,
+            c.rate,
+            c.dividend_yield,
+            contract.right,
+            guess,
         )
 
     def _option_quote(self, contract: Contract) -> Quote:
@@ -321,8 +346,8 @@ class Market:
         spread = min(max(0.01, _round_tick(model.price * 0.04)), 0.50)
         bid = max(0.0, _round_tick(model.price - spread / 2))
         ask = max(round(bid + spread, 2), 0.01)
-        bid_iv = self._implied(contract, bid, years) if bid > 0 else None
-        ask_iv = self._implied(contract, ask, years)
+        bid_iv = self._implied(contract, bid, years, vol) if bid > 0 else None
+        ask_iv = self._implied(contract, ask, years, vol)
         start_years = years + self.step_index * self.config.step_seconds / SECONDS_PER_YEAR
         close = self._greeks(contract, self.config.spot, vol, start_years).price
         bid_size, ask_size, last_size = self._sizes(contract.con_id, 10)

@@ -66,11 +66,13 @@ def test_greeks_have_the_textbook_signs() -> None:
 
 
 @settings(deadline=None)  # on a shared, busy machine a slow example is no bug
-@given(st.floats(0.05, 1.5), st.floats(0.85, 1.15), st.sampled_from("CP"))
-def test_implied_vol_inverts_black_scholes(vol: float, moneyness: float, right: str) -> None:
+@given(st.floats(0.05, 1.5), st.floats(0.85, 1.15), st.sampled_from("CP"), st.floats(0.01, 4.0))
+def test_implied_vol_inverts_black_scholes(
+    vol: float, moneyness: float, right: str, guess: float
+) -> None:
     strike = 470 * moneyness
     price = black_scholes(470, strike, 0.2, vol, 0.045, 0.013, right).price
-    found = implied_vol(price, 470, strike, 0.2, 0.045, 0.013, right)
+    found = implied_vol(price, 470, strike, 0.2, 0.045, 0.013, right, guess)
     # Where vega vanishes many vols give the same price: the property is the repricing.
     assert found is not None
     repriced = black_scholes(470, strike, 0.2, found, 0.045, 0.013, right).price
