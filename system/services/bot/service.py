@@ -117,6 +117,7 @@ class Bot:
             clock=SystemClock(),
             metrics=metrics,
             backoff=backoff,
+            expiry_margin=timedelta(milliseconds=s.expiry_margin_ms),
         )
         self.commands = (
             Commands(

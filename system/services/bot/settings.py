@@ -50,6 +50,7 @@ class BotSettings(EdgeSettings, NotifySettings):
     reconnect_max_s: float = Field(default=10.0, gt=0)
 
     sweep_s: float = Field(default=1.0, gt=0)
+    expiry_margin_ms: int = Field(default=50, ge=0)  # a signal this close to expiry is not traded
     metrics_sample_s: float = Field(default=60.0, gt=0)
     confirmation_digest_s: float = Field(default=60.0, gt=0)  # fills confirmed in one email
 

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from system.domain.orders import Execution, OrderIntent, OrderStatus, OrderType
@@ -77,6 +77,7 @@ class Trader:
         metrics: BotMetrics,
         backoff: Backoff,
         on_placed: PlacedHook | None = None,
+        expiry_margin: timedelta = timedelta(milliseconds=50),
     ) -> None:
         self.ledger = ledger
         self.broker = broker
@@ -90,6 +91,7 @@ class Trader:
         self.metrics = metrics
         self._backoff = backoff
         self._on_placed = on_placed
+        self._expiry_margin = expiry_margin
         self._ready_token: int | None = None  # the token under which we reconciled
         self._recovery: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -191,7 +193,9 @@ class Trader:
     ) -> OrderIntent | None:
         """Strategy and risk: the intent to send (already in the ledger), or None with the
         signal closed and the reason recorded."""
-        if signal.is_expired(now):
+        # Its order must reach the gateway before the signal expires, not just leave the
+        # decision before it: a signal expiring within the margin is not traded.
+        if signal.is_expired(now + self._expiry_margin):
             self._close(signal.id, OrderStatus.EXPIRED, "expired before it was traded", token)
             return None
         config = self.strategy.current

@@ -144,6 +144,15 @@ class TestHotPath:
         assert rig.placed == []
         assert rig.outcome(signal.id) == (OrderStatus.EXPIRED, "expired before it was traded")
 
+    async def test_a_signal_expiring_before_its_order_could_arrive_is_not_traded(
+        self, rig: Rig
+    ) -> None:
+        await rig.ready()
+        signal = make_signal(created=NOW - timedelta(seconds=30) + timedelta(milliseconds=40))
+        await rig.send(signal)  # 40 ms left, inside the 50 ms margin
+        assert rig.placed == []
+        assert rig.outcome(signal.id) == (OrderStatus.EXPIRED, "expired before it was traded")
+
     async def test_the_kill_switch_stops_new_orders_until_resumed(self, rig: Rig) -> None:
         await rig.ready()
         await rig.trader.halt("halted via Telegram by 42")
