@@ -20,7 +20,7 @@ import logging
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -115,6 +115,14 @@ class Entry:
 
 def day_of(moment: datetime) -> str:
     return moment.date().isoformat()
+
+
+def minute_of(moment: datetime) -> str:
+    """The partition of audit and outcome records: one per UTC minute, "2026-11-25T14:05".
+    Table Storage serves a partition at up to 2,000 entities/s and Azurite scans a partition on
+    every write, so a day's partition would be both a hot spot and ever slower; minutes still
+    read as a day with a key range, and a minute's records still go out in batches."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
 MINUTE_NS = 60_000_000_000
@@ -289,7 +297,7 @@ class Ledger:
             self._queue(
                 StoredRecord(
                     OUTCOMES_TABLE,
-                    created[:10],
+                    minute_of(datetime.fromisoformat(created)),
                     signal_id,
                     {
                         "outcome": outcome.value,
@@ -517,7 +525,7 @@ class Ledger:
         self._queue(
             StoredRecord(
                 AUDIT_TABLE,
-                day_of(now),
+                minute_of(now),
                 f"{signal_id}.{key or event}",
                 {
                     "signal_id": signal_id,

@@ -1,7 +1,7 @@
 import json
 import sqlite3
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -123,6 +123,22 @@ class TestOrders:
             (f"{signal.id}.intended", "intended"),
             (f"{signal.id}.partially_filled.1", "partially_filled"),
             (f"{signal.id}.exec.0001.01", "execution"),
+        ]
+
+    def test_audit_records_are_partitioned_by_minute_and_outcomes_by_the_signals(
+        self, ledger: Ledger
+    ) -> None:
+        """Partitions stay small: Azurite scans one on every write (a day's slowed it tenfold)."""
+        created = datetime(2026, 11, 24, 10, 29, 59, tzinfo=timezone(timedelta(hours=-5)))
+        signal = make_signal(created=created)
+        ledger.observe(signal, NOW)
+        ledger.intend(make_intent(signal), 1, NOW + timedelta(seconds=61), 0)
+        ledger.update(signal.id, OrderStatus.FILLED, NOW + timedelta(seconds=125), filled=1)
+        rows = ledger.connection.execute("SELECT tbl, pk FROM outbox ORDER BY seq").fetchall()
+        assert [(r["tbl"], r["pk"]) for r in rows] == [
+            (AUDIT_TABLE, "2026-11-24T15:31"),
+            (AUDIT_TABLE, "2026-11-24T15:32"),
+            (OUTCOMES_TABLE, "2026-11-24T15:29"),
         ]
 
 
