@@ -122,7 +122,7 @@ def minute_of(moment: datetime) -> str:
     Table Storage serves a partition at up to 2,000 entities/s and Azurite scans a partition on
     every write, so a day's partition would be both a hot spot and ever slower; minutes still
     read as a day with a key range, and a minute's records still go out in batches."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+    return moment.astimezone(UTC).isoformat(timespec="minutes")[:16]  # strftime is 9x slower
 
 
 MINUTE_NS = 60_000_000_000
