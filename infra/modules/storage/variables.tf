@@ -55,8 +55,8 @@ variable "replication_type" {
 
 variable "tables" {
   type        = list(string)
-  description = "Tables to create: anomalies, audit and metrics."
-  default     = ["anomalies", "audit", "metrics"]
+  description = "Tables to create: every table the services write (anomalies; the edge's audit, outcomes, metrics and metricsdaily)."
+  default     = ["anomalies", "audit", "outcomes", "metrics", "metricsdaily"]
   validation {
     condition     = alltrue([for table in var.tables : can(regex("^[A-Za-z][A-Za-z0-9]{2,62}$", table))])
     error_message = "Table names must be 3-63 letters and digits, starting with a letter."
