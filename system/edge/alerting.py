@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from system.edge.held_alerts import HeldAlerts
 from system.ports import Alert, Notifier, Severity
 
 log = logging.getLogger(__name__)
@@ -39,33 +40,37 @@ class FanOut:
 
 class Digest:
     """A Notifier that holds what it is given and sends it as one message every `interval_s`
-    (by `run`), or at `flush`: a busy session's trade confirmations become a few emails, not
-    one per fill (SendGrid's daily quota; and an HTTP request on the bot's event loop for each
-    fill, beside the signals). A message that cannot be sent is logged, as a single one is."""
+    (by `run`, which first sends what a previous run of this replica held), or at `flush`: a
+    busy session's trade confirmations become a few emails, not one per fill (SendGrid's daily
+    quota; and an HTTP request on the bot's event loop for each fill, beside the signals).
+    What is held stays in the edge store until it is sent: a message that cannot be sent is
+    logged, and its alerts go out with the next one."""
 
-    def __init__(self, notifier: Notifier, interval_s: float, title: str) -> None:
+    def __init__(self, notifier: Notifier, interval_s: float, title: str, held: HeldAlerts) -> None:
         self._notifier = notifier
         self._interval_s = interval_s
         self._title = title
-        self._held: list[Alert] = []
+        self._held = held
 
     async def notify(self, alert: Alert) -> None:
-        self._held.append(alert)
+        self._held.hold(alert)
 
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(self._interval_s)
             await self.flush()
+            await asyncio.sleep(self._interval_s)
 
     async def flush(self) -> None:
-        held, self._held = self._held, []
+        mark, held = self._held.held()
         if not held:
             return
         message = held[0] if len(held) == 1 else self.combine(held)
         try:
             await self._notifier.notify(message)
-        except Exception as error:  # as a single alert's failure: logged, the caller goes on
-            log.warning("%d held alerts not sent: %s", len(held), type(error).__name__)
+        except Exception as error:  # kept: the next digest carries them
+            log.warning("%d held alerts not sent yet: %s", len(held), type(error).__name__)
+            return
+        self._held.release(mark)
 
     def combine(self, alerts: Sequence[Alert]) -> Alert:
         """One message: each alert's title and body in the order given."""

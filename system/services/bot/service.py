@@ -19,6 +19,7 @@ from system.edge import runtime
 from system.edge.alerting import AlertGate, Digest, FanOut
 from system.edge.backoff import Backoff
 from system.edge.board_redis import RedisBoard
+from system.edge.held_alerts import HeldAlerts
 from system.edge.leadership import Leadership
 from system.edge.lease_redis import RedisLease
 from system.edge.ledger import Ledger
@@ -94,7 +95,10 @@ class Bot:
         self._closers.append(self.channels.aclose)
         alerts = AlertGate(self.channels.alerts(), s.alert_remind_s)
         self.confirmations = Digest(
-            self.channels.email or FanOut([]), s.confirmation_digest_s, "Fills"
+            self.channels.email or FanOut([]),
+            s.confirmation_digest_s,
+            "Fills",
+            HeldAlerts(self.ledger.connection),
         )
         backoff = Backoff(s.reconnect_first_s, s.reconnect_max_s)
         # Only a replica that receives the signals leads (see system.edge.leadership).

@@ -1,11 +1,14 @@
 import asyncio
+from pathlib import Path
 from unittest.mock import AsyncMock, Mock
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from system.edge.alerting import AlertGate, Digest, FanOut
+from system.edge.held_alerts import HeldAlerts
 from system.edge.leadership import Leadership, LeaseTiming
+from system.edge.sqlite import connect
 from system.ports import Alert, Severity
 
 TIMING = LeaseTiming(ttl_s=3.0, renew_every_s=1.0, acquire_every_s=0.2, safety_s=0.5)
@@ -179,10 +182,14 @@ class TestAlertGate:
         working.notify.assert_awaited_once()
 
 
+def held(path: Path) -> HeldAlerts:
+    return HeldAlerts(connect(path / "ledger.sqlite"))
+
+
 class TestDigest:
-    async def test_held_alerts_go_out_as_one_message_at_flush(self) -> None:
+    async def test_held_alerts_go_out_as_one_message_at_flush(self, tmp_path: Path) -> None:
         notifier = AsyncMock()
-        digest = Digest(notifier, interval_s=60, title="Fills")
+        digest = Digest(notifier, interval_s=60, title="Fills", held=held(tmp_path))
         await digest.notify(Alert("fill:a", Severity.INFO, "Filled: BUY 1 A", "1 @ 2.55"))
         await digest.notify(Alert("fill:b", Severity.WARNING, "Filled: SELL 2 B", "2 @ 1.10"))
         notifier.notify.assert_not_awaited()
@@ -193,23 +200,50 @@ class TestDigest:
         await digest.flush()  # nothing held: nothing sent
         assert notifier.notify.await_count == 1
 
-    async def test_a_single_alert_goes_out_as_it_is(self) -> None:
+    async def test_a_single_alert_goes_out_as_it_is_and_a_repeated_key_once(
+        self, tmp_path: Path
+    ) -> None:
         notifier = AsyncMock()
-        digest = Digest(notifier, interval_s=60, title="Fills")
+        digest = Digest(notifier, interval_s=60, title="Fills", held=held(tmp_path))
+        await digest.notify(alert())
         await digest.notify(alert())
         await digest.flush()
         notifier.notify.assert_awaited_once_with(alert())
 
-    async def test_run_flushes_every_interval_and_a_failing_channel_does_not_stop_it(
-        self,
+    async def test_a_digest_that_could_not_be_sent_goes_out_with_the_next(
+        self, tmp_path: Path
     ) -> None:
         notifier = AsyncMock()
         notifier.notify.side_effect = [OSError("down"), None]
-        digest = Digest(notifier, interval_s=0.01, title="Fills")
-        running = asyncio.create_task(digest.run())
+        digest = Digest(notifier, interval_s=60, title="Fills", held=held(tmp_path))
         await digest.notify(alert("first"))
-        await asyncio.sleep(0.05)
+        await digest.flush()
         await digest.notify(alert("second"))
-        await asyncio.sleep(0.05)
+        await digest.flush()
+        await digest.flush()
+        assert [c.args[0].key for c in notifier.notify.await_args_list] == ["first", "first+1"]
+
+    async def test_alerts_held_during_a_send_wait_for_the_next(self, tmp_path: Path) -> None:
+        sent: list[str] = []
+
+        async def send(message: Alert) -> None:
+            sent.append(message.key)
+            await digest.notify(alert("late"))
+
+        digest = Digest(AsyncMock(notify=send), interval_s=60, title="Fills", held=held(tmp_path))
+        await digest.notify(alert("early"))
+        await digest.flush()
+        await digest.flush()
+        assert sent == ["early", "late"]
+
+    async def test_what_a_killed_replica_held_goes_out_when_it_starts_again(
+        self, tmp_path: Path
+    ) -> None:
+        before = Digest(AsyncMock(), interval_s=60, title="Fills", held=held(tmp_path))
+        await before.notify(alert("held"))  # ... and the process dies before its next digest
+        notifier = AsyncMock()
+        after = Digest(notifier, interval_s=60, title="Fills", held=held(tmp_path))
+        running = asyncio.create_task(after.run())
+        await asyncio.sleep(0.05)  # well before its first interval ends
         running.cancel()
-        assert [c.args[0].key for c in notifier.notify.await_args_list] == ["first", "second"]
+        notifier.notify.assert_awaited_once_with(alert("held"))
