@@ -9,6 +9,7 @@ quote sizes come from a keyed integer hash, so no state besides the step counter
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import random
 from collections.abc import Iterable
@@ -126,6 +127,14 @@ class Smile:
         return max(self.floor, self.atm + self.skew * m + self.curvature * m * m)
 
 
+@functools.lru_cache(maxsize=1024)
+def _expiry_close(expiry: str) -> dt.datetime:
+    """An expiry's close (parsed once: strptime was a tenth of the market clock's time)."""
+    return dt.datetime.strptime(expiry, "%Y%m%d").replace(
+        hour=20, tzinfo=dt.UTC
+    )  # 16:00 New York (EDT); close enough for a simulator
+
+
 @dataclass(frozen=True)
 class MarketConfig:
     seed: int
@@ -228,10 +237,8 @@ class Market:
         return self.config.start + dt.timedelta(seconds=self.step_index * self.config.step_seconds)
 
     def years_to_expiry(self, contract: Contract) -> float:
-        expiry = dt.datetime.strptime(contract.expiry, "%Y%m%d").replace(
-            hour=20, tzinfo=dt.UTC
-        )  # 16:00 New York (EDT); close enough for a simulator
-        return max((expiry - self.now()).total_seconds(), 0.0) / SECONDS_PER_YEAR
+        left = (_expiry_close(contract.expiry) - self.now()).total_seconds()
+        return max(left, 0.0) / SECONDS_PER_YEAR
 
     # -- unusual activity ---------------------------------------------------------------
 
