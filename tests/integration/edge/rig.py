@@ -5,13 +5,14 @@ Telegram fakes as processes, the edge services as processes, and a stand-in for 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -334,3 +335,55 @@ def subscribed(bots: list[Service]) -> None:
         30,
         "every bot's SignalR session",
     )
+
+
+@dataclass
+class Edge:
+    """What every bot test stands on: Redis, the gateway and SignalR simulators, the cloud's
+    negotiate and publisher, a strategy file. Whatever is started through it stops with it."""
+
+    tmp: Path
+    redis_port: int
+    gateway: Gateway
+    signalr: RunningProcess
+    cloud: Cloud
+    strategy: Path
+    procs: list[RunningProcess]
+
+    def start_bots(self, *names: str, **env: str) -> list[Service]:
+        specs = [
+            bot_spec(
+                name,
+                self.tmp,
+                redis_port=self.redis_port,
+                ib_port=self.gateway.api_port,
+                cloud=self.cloud,
+                strategy=self.strategy,
+                env=env,
+            )
+            for name in names
+        ]
+        bots = start_bots(specs, self.tmp)
+        self.procs += [b.proc for b in bots]
+        return bots
+
+
+@contextlib.contextmanager
+def edge(tmp: Path, signalr_key: str, *gateway_args: str) -> Iterator[Edge]:
+    procs: list[RunningProcess] = []
+    cloud = None
+    try:
+        redis, redis_port = redis_server(tmp)
+        procs.append(redis)
+        simulator = gateway(tmp, *gateway_args)
+        procs.append(simulator.proc)
+        hub, connection = signalr(tmp, signalr_key)
+        procs.append(hub)
+        cloud = Cloud(connection)
+        strategy = write_strategy(tmp / "strategy" / "strategy.yaml")
+        yield Edge(tmp, redis_port, simulator, hub, cloud, strategy, procs)
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+        if cloud is not None:
+            cloud.close()

@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.process import RunningProcess
 from system.domain.contracts import OptionContract, Right
 from system.domain.signals import Signal
 from tests.integration.edge import rig
@@ -37,7 +36,6 @@ class Topology:
     strategy: Path
     telegram: str
     sendgrid: str
-    procs: list[RunningProcess]
 
     def publish(self, *signals: Signal) -> None:
         for s in signals:
@@ -74,56 +72,32 @@ class Topology:
 @pytest.fixture(scope="module")
 def topo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     tmp = tmp_path_factory.mktemp("edge")
-    procs: list[RunningProcess] = []
-    cloud = None
-    try:
-        redis, redis_port = rig.redis_server(tmp)
-        procs.append(redis)
-        gateway = rig.gateway(tmp)
-        procs.append(gateway.proc)
-        signalr, connection = rig.signalr(tmp, "edge-signalr-key-0123456789abcdef")
-        procs.append(signalr)
+    with rig.edge(tmp, "edge-signalr-key-0123456789abcdef") as edge:
         telegram, telegram_url = rig.http_fake(tmp, "telegram", "--token", TELEGRAM_TOKEN)
-        procs.append(telegram)
+        edge.procs.append(telegram)
         sendgrid, sendgrid_url = rig.http_fake(tmp, "sendgrid", "--api-key", SENDGRID_KEY)
-        procs.append(sendgrid)
-        cloud = rig.Cloud(connection)
+        edge.procs.append(sendgrid)
         secrets = tmp / "secrets"
         secrets.mkdir()
         (secrets / "telegram-token").write_text(TELEGRAM_TOKEN)
         (secrets / "sendgrid-key").write_text(SENDGRID_KEY)
-        strategy = rig.write_strategy(tmp / "strategy" / "strategy.yaml")
-        env = {
-            "SPY_BOT_TELEGRAM_TOKEN_SECRET": "telegram-token",
-            "SPY_BOT_TELEGRAM_BASE_URL": telegram_url.removesuffix("/bot"),
-            "SPY_BOT_TELEGRAM_CHAT_IDS": f"[{AUTHORISED_CHAT}]",
-            "SPY_BOT_TELEGRAM_POLL_S": "1",
-            "SPY_BOT_SENDGRID_API_KEY_SECRET": "sendgrid-key",
-            "SPY_BOT_SENDGRID_BASE_URL": sendgrid_url,
-            "SPY_BOT_EMAIL_TO": '["ops@example.com"]',
-        }
-        specs = [
-            rig.bot_spec(
-                f"bot-{n}",
-                tmp,
-                redis_port=redis_port,
-                ib_port=gateway.api_port,
-                cloud=cloud,
-                strategy=strategy,
-                env=env,
-            )
-            for n in (1, 2, 3)
-        ]
-        bots = rig.start_bots(specs, tmp)
-        procs += [b.proc for b in bots]
+        bots = edge.start_bots(
+            "bot-1",
+            "bot-2",
+            "bot-3",
+            SPY_BOT_TELEGRAM_TOKEN_SECRET="telegram-token",
+            SPY_BOT_TELEGRAM_BASE_URL=telegram_url.removesuffix("/bot"),
+            SPY_BOT_TELEGRAM_CHAT_IDS=f"[{AUTHORISED_CHAT}]",
+            SPY_BOT_TELEGRAM_POLL_S="1",
+            SPY_BOT_SENDGRID_API_KEY_SECRET="sendgrid-key",
+            SPY_BOT_SENDGRID_BASE_URL=sendgrid_url,
+            SPY_BOT_EMAIL_TO='["ops@example.com"]',
+        )
         rig.leader_of(bots)
         rig.subscribed(bots)
-        yield Topology(tmp, gateway, cloud, bots, strategy, telegram_url, sendgrid_url, procs)
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
-        if cloud is not None:
-            cloud.close()
+        yield Topology(
+            tmp, edge.gateway, edge.cloud, bots, edge.strategy, telegram_url, sendgrid_url
+        )
 
 
 def test_a_signal_becomes_exactly_one_order_with_its_id_as_order_ref(topo: Topology) -> None:

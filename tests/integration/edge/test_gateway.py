@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.process import RunningProcess
 from system.domain.signals import Signal
 from tests.integration.edge import rig
 
@@ -40,42 +39,18 @@ class Single:
 @pytest.fixture(scope="module")
 def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Single]:
     tmp = tmp_path_factory.mktemp("gateway")
-    procs: list[RunningProcess] = []
-    cloud = None
-    try:
-        (tmp / "credential").write_text("cred-v1")
-        redis, redis_port = rig.redis_server(tmp)
-        procs.append(redis)
-        gateway = rig.gateway(tmp, "--credential-file", str(tmp / "credential"))
-        procs.append(gateway.proc)
-        signalr, connection = rig.signalr(tmp, "gateway-signalr-key-0123456789abcd")
-        procs.append(signalr)
-        cloud = rig.Cloud(connection)
-        secrets = tmp / "secrets"
-        secrets.mkdir()
-        (secrets / "ib-credential").write_text("cred-v1\n")
-        spec = rig.bot_spec(
-            "bot-1",
-            tmp,
-            redis_port=redis_port,
-            ib_port=gateway.api_port,
-            cloud=cloud,
-            strategy=rig.write_strategy(tmp / "strategy" / "strategy.yaml"),
-            env={
-                "SPY_BOT_IB_CREDENTIAL_SECRET": "ib-credential",
-                "SPY_BOT_CREDENTIAL_CHECK_S": "0.3",
-            },
+    (tmp / "credential").write_text("cred-v1")
+    secrets = tmp / "secrets"
+    secrets.mkdir()
+    (secrets / "ib-credential").write_text("cred-v1\n")
+    credential = ("--credential-file", str(tmp / "credential"))
+    with rig.edge(tmp, "gateway-signalr-key-0123456789abcd", *credential) as edge:
+        [bot] = edge.start_bots(
+            "bot-1", SPY_BOT_IB_CREDENTIAL_SECRET="ib-credential", SPY_BOT_CREDENTIAL_CHECK_S="0.3"
         )
-        [bot] = rig.start_bots([spec], tmp)
-        procs.append(bot.proc)
         rig.leader_of([bot])
         rig.subscribed([bot])
-        yield Single(gateway, cloud, bot, secrets)
-    finally:
-        for proc in reversed(procs):
-            proc.stop()
-        if cloud is not None:
-            cloud.close()
+        yield Single(edge.gateway, edge.cloud, bot, secrets)
 
 
 def test_gateway_restart_mid_order_without_duplicates(single: Single) -> None:
