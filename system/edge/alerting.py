@@ -44,13 +44,23 @@ class Digest:
     busy session's trade confirmations become a few emails, not one per fill (SendGrid's daily
     quota; and an HTTP request on the bot's event loop for each fill, beside the signals).
     What is held stays in the edge store until it is sent: a message that cannot be sent is
-    logged, and its alerts go out with the next one."""
+    logged, and its alerts go out with the next one. A message carries at most
+    `max_per_message` alerts, so a backlog held through a long outage goes out as several
+    readable emails, each well under SendGrid's size limit, not as one."""
 
-    def __init__(self, notifier: Notifier, interval_s: float, title: str, held: HeldAlerts) -> None:
+    def __init__(
+        self,
+        notifier: Notifier,
+        interval_s: float,
+        title: str,
+        held: HeldAlerts,
+        max_per_message: int = 500,
+    ) -> None:
         self._notifier = notifier
         self._interval_s = interval_s
         self._title = title
         self._held = held
+        self._max_per_message = max_per_message
 
     async def notify(self, alert: Alert) -> None:
         self._held.hold(alert)
@@ -61,16 +71,20 @@ class Digest:
             await asyncio.sleep(self._interval_s)
 
     async def flush(self) -> None:
-        mark, held = self._held.held()
-        if not held:
-            return
-        message = held[0] if len(held) == 1 else self.combine(held)
-        try:
-            await self._notifier.notify(message)
-        except Exception as error:  # kept: the next digest carries them
-            log.warning("%d held alerts not sent yet: %s", len(held), type(error).__name__)
-            return
-        self._held.release(mark)
+        """Send what is held, oldest first; what is held during the sends waits for the next
+        digest, and a refused message stops the flush with everything from it still held."""
+        through = self._held.newest()
+        while True:
+            mark, held = self._held.oldest(self._max_per_message, through)
+            if not held:
+                return
+            message = held[0] if len(held) == 1 else self.combine(held)
+            try:
+                await self._notifier.notify(message)
+            except Exception as error:  # kept: the next digest carries them
+                log.warning("%d held alerts not sent yet: %s", len(held), type(error).__name__)
+                return
+            self._held.release(mark)
 
     def combine(self, alerts: Sequence[Alert]) -> Alert:
         """One message: each alert's title and body in the order given."""

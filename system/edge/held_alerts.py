@@ -36,10 +36,18 @@ class HeldAlerts:
                 (alert.key, alert.severity.value, alert.title, alert.body),
             )
 
-    def held(self) -> tuple[int, list[Alert]]:
-        """What is held, and the mark to `release` it by (alerts held later stay)."""
+    def newest(self) -> int:
+        """The mark of the alert held last (0 if none is held)."""
+        row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) FROM held_alerts").fetchone()
+        return int(row[0])
+
+    def oldest(self, limit: int, through: int) -> tuple[int, list[Alert]]:
+        """Up to `limit` of the alerts held longest, none past mark `through`, and the mark to
+        `release` them by (alerts held later stay)."""
         rows = self._conn.execute(
-            "SELECT seq, key, severity, title, body FROM held_alerts ORDER BY seq"
+            "SELECT seq, key, severity, title, body FROM held_alerts WHERE seq <= ? "
+            "ORDER BY seq LIMIT ?",
+            (through, limit),
         ).fetchall()
         alerts = [Alert(r["key"], Severity(r["severity"]), r["title"], r["body"]) for r in rows]
         return (rows[-1]["seq"] if rows else 0), alerts

@@ -247,3 +247,20 @@ class TestDigest:
         await asyncio.sleep(0.05)  # well before its first interval ends
         running.cancel()
         notifier.notify.assert_awaited_once_with(alert("held"))
+
+    async def test_a_backlog_goes_out_as_several_capped_messages_oldest_first(
+        self, tmp_path: Path
+    ) -> None:
+        notifier = AsyncMock()
+        notifier.notify.side_effect = [None, OSError("down"), None, None]
+        digest = Digest(notifier, 60, "Fills", held(tmp_path), max_per_message=2)
+        for name in "abcde":
+            await digest.notify(alert(name))
+        await digest.flush()  # "a+1" sent, then "c+1" refused: c, d and e stay held
+        await digest.flush()
+        assert [c.args[0].key for c in notifier.notify.await_args_list] == [
+            "a+1",
+            "c+1",
+            "c+1",
+            "e",
+        ]
