@@ -49,6 +49,8 @@ class ProcessSpec:
     cwd: Path | None = None
     start_timeout_s: float = 30.0
     stop_grace_s: float = 10.0
+    # What the program treats as "shut down cleanly" (Docker's STOPSIGNAL): most take SIGTERM.
+    stop_signal: signal.Signals = signal.SIGTERM
 
 
 class RunningProcess:
@@ -103,8 +105,8 @@ class RunningProcess:
                 os.killpg(self.popen.pid, signum)
 
     def stop(self) -> int:
-        """SIGTERM, then SIGKILL after the grace period. Returns the exit code."""
-        self.signal(signal.SIGTERM)
+        """The spec's stop signal, then SIGKILL after the grace period. Returns the exit code."""
+        self.signal(self.spec.stop_signal)
         try:
             return self.popen.wait(timeout=self.spec.stop_grace_s)
         except subprocess.TimeoutExpired:

@@ -37,6 +37,7 @@ class ProcessRecord(BaseModel):
     ports: dict[str, int] = {}
     side: Side | None = None
     release: str | None = None
+    stop_signal: str = "SIGTERM"
 
     def is_ours(self) -> bool:
         """Alive, and still the process we started: a pid can be reused, its start time not."""
@@ -47,8 +48,8 @@ class ProcessRecord(BaseModel):
         return all(is_listening(port) for port in self.ports.values())
 
     def stop(self, grace_s: float = 10.0) -> None:
-        """SIGTERM to the process group, SIGKILL after the grace period."""
-        for signum in (signal.SIGTERM, signal.SIGKILL):
+        """Its stop signal to the process group, SIGKILL after the grace period."""
+        for signum in (signal.Signals[self.stop_signal], signal.SIGKILL):
             if not self.is_ours():
                 return
             os.killpg(self.pid, signum)

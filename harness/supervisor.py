@@ -454,4 +454,5 @@ def _record(
         ports=ports or {},
         side=side,
         release=release,
+        stop_signal=proc.spec.stop_signal.name,
     )

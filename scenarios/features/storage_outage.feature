@@ -1,7 +1,8 @@
 Feature: A Table Storage outage
-  Azurite is stopped for 20 seconds. The backend keeps serving (liveness stays up while readiness
-  says a dependency is missing), the edge keeps trading, and every write is retried until it
-  lands: nothing lost, nothing doubled.
+  Azurite is stopped for 20 seconds, once the stream's first records are stored, and started
+  again on the same data. The backend keeps serving (liveness stays up while readiness says a
+  dependency is missing), the edge keeps trading, and every write is retried until it lands:
+  nothing lost, nothing doubled, and nothing stored before the outage gone.
 
   Background:
     Given the local topology is up
@@ -12,3 +13,4 @@ Feature: A Table Storage outage
     Then the backend answered its liveness probe throughout and reported not ready during the outage
     And every signal sent during the outage gives exactly one order at the gateway
     And every record in the edge outboxes is in Table Storage exactly once
+    And what Table Storage held before the outage is still there

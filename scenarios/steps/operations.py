@@ -19,6 +19,7 @@ from harness.supervisor import Revision
 from harness.vpn import end_outage, start_outage
 from scenarios.stack import Stack, until
 from scenarios.steps.common import Stream
+from system.edge.ledger import AUDIT_TABLE, OUTCOMES_TABLE
 
 
 # -- rollouts ----------------------------------------------------------------------------------
@@ -225,14 +226,17 @@ def watchdog_alerts(topology: Stack, told_before: dict[str, int]) -> None:
         assert not down, f"the watchdog reported edge components down: {down}"
 
 
+def _all_stored(topology: Stack) -> list[tuple[str, str, str]] | None:
+    """What Table Storage holds of the tables the edge outboxes write, once every record those
+    outboxes hold is in it (None before that)."""
+    produced = topology.outbox_records()
+    stored = topology.table_records({table for table, _, _ in produced})
+    return stored if produced and produced <= set(stored) else None
+
+
 @then("every record in the edge outboxes is in Table Storage exactly once")
 def outbox_delivered(topology: Stack) -> None:
-    def delivered() -> list[tuple[str, str, str]] | None:
-        produced = topology.outbox_records()
-        stored = topology.table_records({table for table, _, _ in produced})
-        return stored if produced and produced <= set(stored) else None
-
-    stored = until(delivered, 90, "every outbox record in Table Storage")
+    stored = until(lambda: _all_stored(topology), 90, "every outbox record in Table Storage")
     assert len(stored) == len(set(stored)), "a record is stored twice"
 
 
@@ -246,7 +250,19 @@ def storage_down(topology: Stack, stream: Stream, seconds: int, rate: int) -> No
     backend = topology.supervisor.instance("backend").ports["http"]
     probes: list[tuple[int, int]] = []
 
+    tables = {AUDIT_TABLE, OUTCOMES_TABLE}  # what the stream's signals add
+    initially = len(topology.table_records(tables))
+
+    def grown() -> list[tuple[str, str, str]] | None:
+        stored = topology.table_records(tables)
+        return stored if len(stored) > initially else None
+
     def outage() -> None:
+        # What is stored before the stop must be there after it: the stream's first records
+        # land first, so that the outage has something to lose.
+        stream.details["stored_before"] = sorted(
+            until(grown, 30, "the stream's first records in Table Storage before the outage")
+        )
         topology.supervisor.stop("azurite")
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -258,6 +274,14 @@ def storage_down(topology: Stack, stream: Stream, seconds: int, rate: int) -> No
 
     _, stream.sent = topology.stream_while(rate, outage)
     stream.details["probes"] = probes
+
+
+@then("what Table Storage held before the outage is still there")
+def stored_before_kept(topology: Stack, stream: Stream) -> None:
+    before = {tuple(record) for record in stream.details["stored_before"]}
+    now = set(topology.table_records({table for table, _, _ in before}))
+    lost = before - now
+    assert not lost, f"{len(lost)} of {len(before)} records stored before the outage are gone"
 
 
 @then("the backend answered its liveness probe throughout and reported not ready during the outage")
