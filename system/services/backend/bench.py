@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import uvicorn
 
+from harness.ports import free_port
 from system.adapters import telemetry_otel
 from system.adapters.clock import SystemClock
 from system.adapters.signalr_rest import SignalRConnection, SignalRRest
@@ -176,7 +176,7 @@ async def _load(port: int, path: str, seconds: float, connections: int) -> list[
 
 
 def bench_signals_api(seconds: float, connections: int) -> None:
-    port = _free_port()
+    port = free_port()
     argv = [sys.executable, "-m", "system.services.backend.bench", "--serve-signals", str(port)]
     with _process(argv, r"serving") as (pid, _):
         asyncio.run(_load(port, "/api/signals", 1.0, connections))  # warm up
@@ -229,12 +229,6 @@ def bench_publish(connection: str | None, count: int) -> None:
         f"p50 {_ms(took, 50):.2f} ms, p99 {_ms(took, 99):.2f} ms   (target: p99 <= 3 ms)",
         flush=True,
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> None:
