@@ -35,6 +35,9 @@ from system.domain.signals import Signal
 T = TypeVar("T")
 
 
+Record = tuple[str, str, str]  # (table, partition key, row key)
+
+
 def until(check: Callable[[], T | None], timeout_s: float, what: str) -> T:
     """Poll `check` until it returns something truthy; fail naming `what` when time runs out."""
     deadline = time.monotonic() + timeout_s
@@ -158,19 +161,30 @@ class Stack:
             "every bot's SignalR session",
         )
 
-    def ledger_outcomes(self) -> dict[str, list[tuple[str, str, str]]]:
-        """signal id -> [(outcome, reason, replica)] across every bot's ledger."""
+    def ledger_outcomes(self) -> dict[str, list[tuple[str, str]]]:
+        """signal id -> [(outcome, the replica that decided it)], one per bot ledger holding it."""
         outcomes: dict[str, list[tuple[str, str, str]]] = {}
         for ledger in sorted(Path(self.run_dir).glob("bot-*/data/ledger.sqlite")):
-            replica = ledger.parts[-3]
             with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as db:
                 rows = db.execute(
-                    "SELECT id, outcome, COALESCE(reason, '') FROM signals "
+                    "SELECT id, outcome, COALESCE(decided_by, '') FROM signals "
                     "WHERE outcome IS NOT NULL"
                 ).fetchall()
-            for signal_id, outcome, reason in rows:
-                outcomes.setdefault(signal_id, []).append((outcome, reason, replica))
+            for signal_id, outcome, decided_by in rows:
+                outcomes.setdefault(signal_id, []).append((outcome, decided_by))
         return outcomes
+
+    def ledger_intents(self, signal_id: str) -> list[tuple[str, int]]:
+        """[(replica, fencing token)] of every bot ledger holding an order for the signal."""
+        intents: list[tuple[str, int]] = []
+        for ledger in sorted(Path(self.run_dir).glob("bot-*/data/ledger.sqlite")):
+            with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as db:
+                row = db.execute(
+                    "SELECT fencing_token FROM orders WHERE signal_id = ?", (signal_id,)
+                ).fetchone()
+            if row is not None:
+                intents.append((ledger.parts[-3], int(row[0])))
+        return intents
 
     # -- what the operators were told, what reached the cloud -----------------------------------
     def emails(self) -> list[str]:
@@ -197,19 +211,19 @@ class Stack:
         response.raise_for_status()
         return response.json()
 
-    def outbox_records(self) -> set[tuple[str, str, str]]:
+    def outbox_records(self) -> set[Record]:
         """(table, partition, row) of every record the bots' outboxes hold."""
-        records: set[tuple[str, str, str]] = set()
+        records: set[Record] = set()
         for ledger in Path(self.run_dir).glob("bot-*/data/ledger.sqlite"):
             with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as db:
                 records |= set(db.execute("SELECT tbl, pk, rk FROM outbox").fetchall())
         return records
 
-    def table_records(self, tables: set[str]) -> list[tuple[str, str, str]]:
+    def table_records(self, tables: set[str]) -> list[Record]:
         """(table, partition, row) of every entity in those Table Storage tables, as listed."""
         port = self.supervisor.instance("azurite").ports["table"]
         service = TableServiceClient.from_connection_string(azurite_connection_string(port))
-        found: list[tuple[str, str, str]] = []
+        found: list[Record] = []
         with service:
             existing = {t.name for t in service.list_tables()}
             for table in sorted(tables & existing):

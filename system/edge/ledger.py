@@ -453,6 +453,9 @@ class Ledger:
                     "executed_at": execution.executed_at.isoformat(),
                 },
                 key=f"exec.{execution.exec_id}",
+                # When it happened, not when this replica learnt of it: a new leader records
+                # the day's executions again, and must write the same record, not a second one.
+                at=execution.executed_at,
             )
         return True
 
@@ -519,19 +522,22 @@ class Ledger:
         now: datetime,
         fields: dict[str, object],
         key: str | None = None,
+        at: datetime | None = None,
     ) -> None:
-        """One audit record, row key `signal_id.key` (`key` defaults to the event). `event` is
-        a kind that telemetry counts by: never an id, or each would be a new metric series."""
+        """One audit record of what happened `at` (default `now`), in that minute's partition,
+        row key `signal_id.key` (`key` defaults to the event). `event` is a kind that telemetry
+        counts by: never an id, or each would be a new metric series."""
+        at = at or now
         self._queue(
             StoredRecord(
                 AUDIT_TABLE,
-                minute_of(now),
+                minute_of(at),
                 f"{signal_id}.{key or event}",
                 {
                     "signal_id": signal_id,
                     "event": event,
                     "replica": self.replica,
-                    "at": now.isoformat(),
+                    "at": at.isoformat(),
                     **fields,
                 },
             ),

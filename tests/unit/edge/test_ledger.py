@@ -109,6 +109,18 @@ class TestOrders:
         assert [f.quantity for f in ledger.fills(signal.id)] == [1]
         assert queued(ledger, AUDIT_TABLE) == [f"{signal.id}.exec.0001.01"]
 
+    def test_replicas_recording_one_execution_at_different_times_write_one_record(
+        self, tmp_path: Path
+    ) -> None:
+        """A new leader records the day's executions again (reqExecutions on reconcile)."""
+        signal = make_signal()
+        identities = []
+        for replica, learnt in (("bot-0", NOW), ("bot-1", NOW + timedelta(minutes=3))):
+            other = Ledger.open(tmp_path / replica / "ledger.sqlite", replica)
+            other.add_execution(execution(signal), learnt)
+            identities.append(other.connection.execute("SELECT id FROM outbox").fetchall())
+        assert identities[0] == identities[1]
+
     def test_audit_events_are_kinds_and_row_keys_tell_instances_apart(self, ledger: Ledger) -> None:
         """Telemetry counts audit records by event: an id in it would be a new series each."""
         signal = make_signal()
