@@ -151,18 +151,28 @@ def answering_links(
     ]
 
 
-def slowest_round_trip_ms(
-    link: str, timeout_s: float = 5.0, configuration: Configuration | None = None
-) -> float:
-    """The slowest hello round trip over the chosen links; fails if one stays silent."""
-    state = topology.load(configuration)
-    trips = {
-        each.name: _round_trip_ms(state, each, timeout_s) for each in topology.links(state, link)
-    }
+def _round_trips_ms(state: TopologyState, link: str, timeout_s: float) -> list[float]:
+    """A hello round trip over each chosen link; fails if one stays silent."""
+    links = topology.links(state, link)
+    trips = {each.name: _round_trip_ms(state, each, timeout_s) for each in links}
     silent = [name for name, ms in trips.items() if ms is None]
     if silent:
         raise RuntimeError(f"no answer within {timeout_s:g} s through {', '.join(silent)}")
-    return round(max(ms for ms in trips.values() if ms is not None), 3)
+    return [ms for ms in trips.values() if ms is not None]
+
+
+def slowest_round_trip_ms(
+    link: str, timeout_s: float = 5.0, configuration: Configuration | None = None
+) -> float:
+    """The slowest hello round trip over the chosen links: are they all fast?"""
+    return round(max(_round_trips_ms(topology.load(configuration), link, timeout_s)), 3)
+
+
+def fastest_round_trip_ms(
+    link: str, timeout_s: float = 5.0, configuration: Configuration | None = None
+) -> float:
+    """The fastest hello round trip over the chosen links: are they all slow?"""
+    return round(min(_round_trips_ms(topology.load(configuration), link, timeout_s)), 3)
 
 
 def link_faults(link: str, configuration: Configuration | None = None) -> list[str]:
@@ -348,6 +358,7 @@ CHECKS: dict[str, Callable[..., Any]] = {
         silent_links,
         answering_links,
         slowest_round_trip_ms,
+        fastest_round_trip_ms,
         link_faults,
         gateway_status,
         gateway_connections,

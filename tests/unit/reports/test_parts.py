@@ -67,6 +67,16 @@ def test_a_chaos_run_where_nothing_could_run_is_not_a_pass(tmp_path: Path) -> No
     assert chaos["cases"][1]["message"] == "no drill could run on this topology"
 
 
+def test_an_invariant_every_look_at_which_failed_is_not_a_pass(tmp_path: Path) -> None:
+    run = chaos_run(tmp_path / "20261124T210000Z-chaos", violations=[])
+    results = json.loads((run / "chaos" / "results.json").read_text())
+    results["invariants"][0].update(checks=0, unavailable=40)
+    (run / "chaos" / "results.json").write_text(json.dumps(results))
+    build_report(run)
+    outcomes = {c["name"]: c["outcome"] for c in _suites(run)["chaos"]["cases"]}
+    assert outcomes["invariant: no duplicate order"] == "failed"
+
+
 def test_a_conformance_run_is_read_from_its_own_json_not_as_scenarios(tmp_path: Path) -> None:
     run = conformance_run(tmp_path / "20261124T210000Z-conformance")
     page = build_report(run).read_text()
