@@ -13,10 +13,12 @@ from __future__ import annotations
 import inspect
 import socket
 import sqlite3
+import ssl
 import struct
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,8 +40,26 @@ from harness.topology import Link
 
 EDGE_STORE = Path("data") / "ledger.sqlite"  # a bot pod's ledger and outbox, in its folder
 
+
 # What each kind of link is asked so that its server answers: the TWS API handshake, or HTTP.
-_TWS_HELLO = b"API\0" + struct.pack(">I", 9) + b"v157..178"
+def _tls_client_hello() -> bytes:
+    """A TLS ClientHello, which a TLS server answers with its ServerHello: an HTTP hello it
+    would refuse by closing, and a close crosses Toxiproxy without the link's latency."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    outgoing = ssl.MemoryBIO()
+    client = context.wrap_bio(ssl.MemoryBIO(), outgoing)
+    with suppress(ssl.SSLWantReadError):  # it wrote its hello and waits for the server's
+        client.do_handshake()
+    return outgoing.read()
+
+
+# What each kind of port answers with its first byte.
+_HELLOS = {
+    "api": b"API\0" + struct.pack(">I", 9) + b"v157..178",  # IB's API handshake
+    "https": _tls_client_hello(),
+}
 _HTTP_HELLO = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
 
@@ -115,7 +135,7 @@ def http_answers(
 def _round_trip_ms(state: TopologyState, link: Link, timeout_s: float) -> float | None:
     """Connect through the link, say hello, wait for the first byte back (or the server closing
     the connection); None when nothing came back: a black hole or a disabled link."""
-    hello = _TWS_HELLO if link.target.port == "api" else _HTTP_HELLO
+    hello = _HELLOS.get(link.target.port, _HTTP_HELLO)
     started = time.perf_counter()
     port = topology.listen_port(state, link.name)
     try:

@@ -1,7 +1,7 @@
 """python -m chaos.run: chaos drills on a running topology, then the report.
 
     python -m chaos.run [--drill NAME ...] [--repeats N] [--soak 10m] [--topology DIR]
-                        [--var KEY[:TYPE]=VALUE ...] [--seed N] [--settle 60s]
+                        [--var KEY[:TYPE]=VALUE ...] [--seed N] [--settle 60s] [--traffic 2]
 
 Every drill is validated before anything is touched. Without --topology the runner brings a
 topology up (`spyh up --detach`) and takes it down afterwards. A drill whose targets this
@@ -11,7 +11,8 @@ what one drill left unsettled is not blamed on the next. Each drill runs as `cha
 --rollback-strategy always`, so its rollbacks run even when it fails or is interrupted:
 Ctrl-C reaches the drill once, its rollbacks finish, then the run stops. Throughout, a watcher
 checks the invariants (no duplicate order, no trade on an expired signal, no lost telemetry
-record) on whatever of them this topology can show.
+record) on whatever of them this topology can show, while signals stream through it (--traffic
+per second, as the backend publishes them) so that every fault strikes with orders in flight.
 
 Writes into a run folder (`.runs/<time>-chaos/`): chaos/journals/, chaos/logs/,
 chaos/results.json, events.jsonl (the topology's timeline); then builds report.html.
@@ -44,6 +45,7 @@ from chaoslib.hypothesis import run_steady_state_hypothesis  # type: ignore[impo
 from chaos import journal, probes, runner, topology
 from chaos.drill import Drill, DrillError, select
 from chaos.journal import Verdict
+from chaos.traffic import SignalTraffic
 from harness.errors import HarnessError
 from harness.run_folder import new_run_folder
 from harness.state import TopologyState
@@ -71,6 +73,16 @@ def positive(text: str) -> int:
     return int(text)
 
 
+def rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"must be 0 (off) to 50 signals per second: {text!r}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spyh chaos", description=__doc__.split("\n\n")[0])
     p.add_argument("--drill", action="append", default=[], help="a drill (default: all)")
@@ -85,6 +97,9 @@ def parser() -> argparse.ArgumentParser:
         help="wait for the steady state before a drill",
     )
     p.add_argument("--var", action="append", default=[], help="drill configuration KEY=VALUE")
+    p.add_argument(
+        "--traffic", type=rate, default=2.0, help="signals per second throughout (0: none)"
+    )
     return p
 
 
@@ -274,6 +289,7 @@ def write_results(
     session: Session,
     skipped: dict[str, list[str]],
     watch: InvariantWatch,
+    traffic: SignalTraffic,
     soak_s: float | None,
 ) -> None:
     recovery: dict[str, list[float]] = {}
@@ -288,6 +304,8 @@ def write_results(
         "skipped": [{"drill": name, "missing": missing} for name, missing in skipped.items()],
         "invariants": [asdict(i) for i in watch.invariants.values()],
         "gateway_orders": watch.orders_seen,
+        "signals_streamed": traffic.sent,
+        "traffic_failure": traffic.failure,
         "mean_recovery_s": {name: sum(s) / len(s) for name, s in recovery.items()},
     }
     (session.out / "results.json").write_text(json.dumps(results, indent=1))
@@ -304,20 +322,26 @@ def run_drills(args: argparse.Namespace, run_dir: Path, drills: list[Drill]) -> 
         eligible = [d for d in drills if d.name not in skipped]
         watch = InvariantWatch(state)
         watch.start()
+        traffic = SignalTraffic(state, args.traffic)
         try:
-            for chosen, repeat in drills_in_order(eligible, args.repeats, args.soak, args.seed):
-                if not settle(chosen, state, args.settle):
-                    print(f"{chosen.name} #{repeat}: not in its steady state after {args.settle} s")
-                session.run(chosen, repeat)
-                if session.interrupted:
-                    break
+            with traffic:
+                for chosen, repeat in drills_in_order(eligible, args.repeats, args.soak, args.seed):
+                    if not settle(chosen, state, args.settle):
+                        unsettled = f"not in its steady state after {args.settle} s"
+                        print(f"{chosen.name} #{repeat}: {unsettled}")
+                    session.run(chosen, repeat)
+                    if session.interrupted:
+                        break
         finally:
             invariants = watch.finish()
-            write_results(session, skipped, watch, args.soak)
+            write_results(session, skipped, watch, traffic, args.soak)
             timeline = Path(state.run_dir) / "events.jsonl"
             if timeline.exists():
                 shutil.copy(timeline, run_dir / "events.jsonl")
-    print(f"invariants checked over {watch.orders_seen} orders at the gateway", flush=True)
+    streamed = f", {traffic.sent} signals streamed" if traffic.on else ", no signal traffic"
+    print(f"invariants checked over {watch.orders_seen} orders at the gateway{streamed}")
+    if traffic.failure:
+        print(f"signal traffic stopped early: {traffic.failure}", flush=True)
     for invariant in invariants:
         shown = invariant.not_checked or f"{len(invariant.violations)} violations"
         print(f"invariant {invariant.name}: {shown}", flush=True)

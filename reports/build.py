@@ -214,8 +214,12 @@ def _chaos_section(part: Part) -> str:
         ),
     )
     bars = plots.recovery_bars(data["mean_recovery_s"]) if data["mean_recovery_s"] else ""
+    stopped = data.get("traffic_failure")
     evidence = (
-        f"<p>Orders at the gateway while the invariants were checked: {data['gateway_orders']}</p>"
+        f"<p>Orders at the gateway while the invariants were checked: {data['gateway_orders']}; "
+        f"signals streamed throughout the drills: {data.get('signals_streamed', 0)}"
+        + (f" (the stream stopped early: {html.escape(stopped)})" if stopped else "")
+        + "</p>"
     )
     return f"{verdicts}{bars}{skipped if data['skipped'] else ''}{invariants}{evidence}"
 

@@ -36,6 +36,8 @@ def test_bad_input_is_one_line_and_exit_2(
         (["--repeats", "0"], "must be a whole number of at least 1"),
         (["--soak", "ten minutes"], "not a duration: 'ten minutes'"),
         (["--soak", "0s"], "must be at least 1 s: '0s'"),
+        (["--traffic", "fast"], "must be 0 (off) to 50 signals per second: 'fast'"),
+        (["--traffic", "-1"], "must be 0 (off) to 50 signals per second: '-1'"),
     ],
 )
 def test_bad_options_are_refused_by_the_parser(
