@@ -237,8 +237,9 @@ def gateway_status(gateway: str, configuration: Configuration | None = None) -> 
 
 
 def gateway_connections(gateway: str, configuration: Configuration | None = None) -> int:
-    """API clients connected to the gateway now."""
-    return int(gateway_health(topology.load(configuration), gateway)["connections"])
+    """API clients the gateway has admitted now (their startApi done), by client id: a bare
+    TCP connection, a health check's or a refused client's, does not count."""
+    return len(gateway_health(topology.load(configuration), gateway)["clients"])
 
 
 def order_count(gateway: str, configuration: Configuration | None = None) -> int:

@@ -4,6 +4,7 @@ what they live through: a VPN outage, a storage outage."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import secrets
 import time
@@ -48,6 +49,10 @@ def rollout_outcome(topology: Stack, stream: Stream, outcome: str, release: str)
     assert revision.outcome == outcome, f"the rollout ended {revision.outcome}"
     bots = topology.supervisor.instances_of("bot")
     assert [b.release for b in bots] == [release] * len(bots)
+    # ... as the bots themselves say: each runs the strategy file that release ships.
+    shipped = hashlib.sha256(release_strategy(release).encode()).hexdigest()
+    running = {b.name: topology.bot_status(b.name).get("strategy_sha256") for b in bots}
+    assert set(running.values()) == {shipped}, f"strategies in force: {running}"
     assert len(bots) == topology.local.settings.replicas
 
 

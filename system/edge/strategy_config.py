@@ -105,6 +105,7 @@ class StrategySource:
         self.path = path
         self.current = load(path)  # a bad file at start stops the service
         self._digest = self._read_digest()
+        self.digest = self._digest  # the SHA-256 of the file the configuration in force is from
 
     def _read_digest(self) -> str | None:
         try:
@@ -123,7 +124,7 @@ class StrategySource:
             config = load(self.path)
         except ConfigError as error:
             return error
-        self.current = config
+        self.current, self.digest = config, digest
         return config
 
     async def watch(

@@ -250,6 +250,7 @@ class Bot:
             "broker_connected": self.broker.connected,
             "last_reconciled": reconciled.isoformat() if reconciled else None,
             "undecided_signals": self.ledger.undecided_count(),
+            "strategy_sha256": self.strategy.digest,
             "quantity": self.strategy.current.quantity,
             "order_type": self.strategy.current.order_type.value,
         }

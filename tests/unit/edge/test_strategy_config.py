@@ -1,4 +1,5 @@
 import asyncio
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -113,6 +114,18 @@ class TestReload:
         path.unlink()
         assert isinstance(source.reload(), ConfigError)
         assert source.current.quantity == 3
+
+    def test_the_digest_names_the_file_in_force_not_a_refused_one(self, tmp_path: Path) -> None:
+        path = tmp_path / "strategy.yaml"
+        path.write_text(GOOD)
+        source = StrategySource(path)
+        assert source.digest == hashlib.sha256(GOOD.encode()).hexdigest()
+        changed = GOOD.replace("quantity: 2", "quantity: 3")
+        path.write_text(changed)
+        source.reload()
+        path.write_text("limits: {")
+        source.reload()
+        assert source.digest == hashlib.sha256(changed.encode()).hexdigest()
 
     def test_a_bad_file_at_start_stops_the_service(self, tmp_path: Path) -> None:
         path = tmp_path / "strategy.yaml"
