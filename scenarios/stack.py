@@ -8,6 +8,7 @@ they land (the IB Gateway simulator's admin API, by orderRef); the bots are aske
 from __future__ import annotations
 
 import sqlite3
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -204,9 +205,9 @@ class Stack:
 
     def vault_admin(self, path: str, body: dict[str, Any]) -> Any:
         port = self.supervisor.instance("keyvault").ports["https"]
-        ca = self.run_dir / "keyvault" / "ca.pem"
+        trusted = ssl.create_default_context(cafile=self.run_dir / "keyvault" / "ca.pem")
         response = httpx.post(
-            f"https://127.0.0.1:{port}/__admin{path}", json=body, verify=str(ca), timeout=10
+            f"https://127.0.0.1:{port}/__admin{path}", json=body, verify=trusted, timeout=10
         )
         response.raise_for_status()
         return response.json()

@@ -144,8 +144,8 @@ def rejected_email(topology: Stack) -> None:
 )
 def rotate_credential(topology: Stack, stream: Stream, bot_pids: dict[str, int], rate: int) -> None:
     leader = topology.leader()
-    stream.details.update(leader=leader, old=topology.local.credentials.ibkr_credential)
     new = secrets.token_urlsafe(16)
+    stream.details.update(leader=leader, old=topology.local.credentials.ibkr_credential, new=new)
 
     def rotate() -> None:
         time.sleep(2)
@@ -170,17 +170,30 @@ def reconnected(topology: Stack, stream: Stream, bot_pids: dict[str, int]) -> No
 
 @then("the gateway refuses a client presenting the old credential")
 def old_credential_refused(topology: Stack, stream: Stream) -> None:
-    async def connect() -> None:
-        ib = IB()
-        ib.client.optCapab = str(stream.details["old"])
-        port = topology.supervisor.instance("tws").ports["api"]
-        try:
-            await ib.connectAsync("127.0.0.1", port, clientId=990, timeout=5)
-        finally:
-            ib.disconnect()
+    def connect(credential: str) -> list[int]:
+        """The IB error codes a client presenting `credential` got, raising if refused."""
 
-    with pytest.raises((ConnectionError, TimeoutError, asyncio.TimeoutError)):
-        asyncio.run(connect())
+        async def attempt() -> list[int]:
+            ib, errors = IB(), []
+            ib.errorEvent += lambda _req, code, *_rest: errors.append(code)
+            ib.client.optCapab = credential
+            port = topology.supervisor.instance("tws").ports["api"]
+            try:
+                await ib.connectAsync("127.0.0.1", port, clientId=990, timeout=5)
+            except (ConnectionError, TimeoutError):
+                errors.append(-1)  # refused
+            finally:
+                ib.disconnect()
+            return errors
+
+        return asyncio.run(attempt())
+
+    # Refused for its credential (IB's error 321 at startApi), where the new one is admitted.
+    refused = connect(str(stream.details["old"]))
+    assert -1 in refused, f"the old credential was admitted: {refused}"
+    assert 321 in refused, f"the old credential was refused, but not for itself: {refused}"
+    admitted = connect(str(stream.details["new"]))
+    assert -1 not in admitted, f"the new credential got {admitted}"
 
 
 # -- outages -----------------------------------------------------------------------------------
