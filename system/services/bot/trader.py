@@ -308,6 +308,10 @@ class Trader:
     def _execution(self, execution: Execution, now: datetime) -> None:
         if not self.ledger.add_execution(execution, now):
             return
+        if self.ledger.order(execution.order_ref) is None:
+            # Another leader's order (the gateway replays the day's executions to a new session
+            # under the shared client id): recorded, but that leader counted and confirmed it.
+            return
         self._confirm(execution.order_ref)
         signal = self.ledger.signal(execution.order_ref)
         parent = signal.trace_context if signal else None

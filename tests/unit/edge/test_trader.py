@@ -71,7 +71,7 @@ class Rig:
         self.confirmations = AsyncMock()
         self.clock = FixedClock()
         self.written: list[tuple[str, int]] = []
-        telemetry = MagicMock()
+        self.telemetry = telemetry = MagicMock()
         telemetry.span.side_effect = lambda *a, **k: nullcontext({})
         self.trader = Trader(
             ledger=self.ledger,
@@ -258,6 +258,20 @@ class TestBrokerEvents:
         [alert] = [c.args[0] for c in rig.confirmations.notify.await_args_list]
         assert alert.title == f"Filled: BUY 1 {CALL.local_symbol}"
         assert "1 @ 2.55" in alert.body
+
+    async def test_another_leaders_execution_is_recorded_but_not_counted_again(
+        self, rig: Rig
+    ) -> None:
+        """A new session is sent the day's executions, its predecessors' among them."""
+        await rig.ready()
+        ours, theirs = make_signal(1), make_signal(2)
+        await rig.send(ours)
+        rig.ledger.observe(theirs, NOW)  # seen, decided by the old leader: no order here
+        rig.trader._execution(execution(ours, "0001.01"), NOW)
+        rig.trader._execution(execution(theirs, "0002.01"), NOW)
+        assert [f.quantity for f in rig.ledger.fills(theirs.id)] == [1]
+        filled = [c.args[1] for c in rig.telemetry.metric.call_args_list]
+        assert filled == [1]  # ours only
 
     async def test_a_lost_link_pauses_and_recovery_reconciles(self, rig: Rig) -> None:
         await rig.ready()
