@@ -7,7 +7,7 @@ only endpoints and credentials differ.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,11 +71,17 @@ class ReceivedSignal:
     received_ns: int  # monotonic clock when its message came off the link, before decoding
 
 
-class SignalSubscription(Protocol):
-    """Edge side: signals as they arrive over the VPN link, reconnecting on its own. Messages
-    that are not valid signals are logged, counted and dropped by the subscription."""
+# Takes one signal; the next is handed over once it returns.
+SignalConsumer = Callable[[ReceivedSignal], Awaitable[None]]
 
-    def signals(self) -> AsyncIterator[ReceivedSignal]: ...
+
+class SignalSubscription(Protocol):
+    """Edge side: signals handed to its consumer, in order, as they arrive over the VPN link;
+    it reconnects on its own. Messages that are not valid signals are logged, counted and
+    dropped by the subscription. `run` holds the link until cancelled, or until the consumer
+    raises."""
+
+    async def run(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +115,8 @@ class Broker(Protocol):
 
     async def disconnect(self) -> None: ...
 
-    async def place(self, intent: OrderIntent) -> Order:
-        """Write the order to the broker; returns once written (status PLACED)."""
+    async def place(self, intent: OrderIntent) -> int:
+        """Write the order to the broker; returns its broker order id once it is written."""
         ...
 
     async def cancel(self, order_ref: str, broker_order_id: int) -> bool:

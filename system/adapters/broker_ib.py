@@ -13,11 +13,12 @@
   it stall the event loop (60 ms at 1,100 trades in the bot bench). A trade that ended is
   dropped from the library's records a little later (late commission reports still find it);
   the ledger keeps the record, and reconciliation asks the gateway afresh.
-- A new order is placed as ib_async's IB.placeOrder places one, less its log line: that formats
-  the whole trade (every field of the order and the contract) eagerly, whatever the log level,
-  after the write and before the trade is recorded (40-150 us on the hot path). The library's
-  Order has ~150 fields (50 us to build on a cold CPU): the next order's is built once this one
-  is written, and a contract's fields are worked out once.
+- A new order is placed as ib_async's IB.placeOrder places one, less its log line (it formats
+  the whole trade eagerly, whatever the log level: 40-150 us). `place` returns once the order
+  is written to the socket; the library's record of the trade, and the next order's ~150-field
+  Order, are made in the loop's very next callback, ahead of anything the gateway answers
+  (which is read only after that). A contract is encoded from one `Contract` kept per contract;
+  the trade gets a fresh one of its own.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ def _occ(local_symbol: str) -> OptionContract:
 def _normal(local_symbol: str) -> str:
     """IB's localSymbol in the domain's OCC spelling (risk reads positions on every signal)."""
     return _occ(local_symbol).local_symbol
+
+
+@functools.lru_cache(maxsize=4096)
+def _encoded_contract(contract: OptionContract) -> Contract:
+    """The contract as placeOrder encodes it (read, never changed, by the encoding)."""
+    return Contract(**_contract_fields(contract))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -191,7 +198,7 @@ class IbBroker:
     def _contract(self, contract: OptionContract) -> Contract:
         return Contract(**_contract_fields(contract))  # a fresh one: ib_async's to keep
 
-    async def place(self, intent: OrderIntent) -> Order:
+    async def place(self, intent: OrderIntent) -> int:
         if not self.connected:
             raise ConnectionError("not connected to IB Gateway")
         if intent.order_type is OrderType.MARKET:
@@ -209,33 +216,26 @@ class IbBroker:
         order.tif = intent.time_in_force.value
         if self._account:
             order.account = self._account
-        trade = self._place_new(self._contract(intent.contract), order)
-        self._next_order = IbOrder()  # off the next signal's path
-        return Order(
-            broker_order_id=trade.order.orderId,
-            order_ref=intent.order_ref,
-            contract=intent.contract,
-            side=intent.side,
-            quantity=intent.quantity,
-            status=OrderStatus.PLACED,
-        )
-
-    def _place_new(self, contract: Contract, order: IbOrder) -> Trade:
-        """IB.placeOrder (ib_async 2.x) for a new order: the write, then the trade recorded and
-        announced as the library does, with the log line formatted only if it is logged."""
-        ib, wrapper = self._ib, self._ib.wrapper
-        order_id = ib.client.getReqId()
+        client = self._ib.client
+        order_id = client.getReqId()
         # Encoded and written to the gateway socket now (queued past 45 messages a second):
-        ib.client.placeOrder(order_id, contract, order)  # type: ignore[no-untyped-call]
+        client.placeOrder(order_id, _encoded_contract(intent.contract), order)  # type: ignore[no-untyped-call]
+        asyncio.get_running_loop().call_soon(self._record_new, intent.contract, order, order_id)
+        return order_id
+
+    def _record_new(self, contract: OptionContract, order: IbOrder, order_id: int) -> None:
+        """The rest of IB.placeOrder (ib_async 2.x) for a new order: the trade recorded and
+        announced as the library does; then the next order is built."""
+        ib, wrapper = self._ib, self._ib.wrapper
         order.clientId = wrapper.clientId
         order.orderId = order_id
         status = IbOrderStatus(orderId=order_id, status=IbOrderStatus.PendingSubmit)
         entry = TradeLogEntry(dt.datetime.now(wrapper.defaultTimezone), status.status)
-        trade = Trade(contract, order, status, [], [entry])
+        trade = Trade(self._contract(contract), order, status, [], [entry])
         wrapper.trades[wrapper.orderKey(wrapper.clientId, order_id, order.permId)] = trade
         log.debug("placeOrder: new order %s", trade)
         ib.newOrderEvent.emit(trade)
-        return trade
+        self._next_order = IbOrder()
 
     async def cancel(self, order_ref: str, broker_order_id: int) -> bool:
         if not self.connected:

@@ -9,10 +9,14 @@ while attempts fail and starts over once a session opened.
 
 A signal's invocation is decoded and validated in one pass, from the frame's text straight to
 `Signal`s (pydantic's JSON parser, no intermediate dicts): the clock of the hot path starts at
-the frame. Anything else takes the general path, message by message: a frame that is not
-JSON, a message of an unknown type or shape, an invocation of another target and an argument
-that is not a valid Signal are each logged, counted and dropped; none of them closes the
-connection.
+the frame. Each signal goes straight to the consumer, awaited in the handler pysignalr awaits
+before it reads the next frame: in order, with no queue and no task switch between the frame
+and the trade (the trader takes one signal at a time anyway). A consumer that raises is a
+fault of this process, not of the link: `run` ends with ConsumerFailed, it does not reconnect.
+
+Anything else takes the general path, message by message: a frame that is not JSON, a message
+of an unknown type or shape, an invocation of another target and an argument that is not a
+valid Signal are each logged, counted and dropped; none of them closes the connection.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -32,7 +36,7 @@ from pysignalr.protocol.json import JSONProtocol
 from system.adapters.signalr_rest import LATENCY_TARGET, QUOTE_TARGET
 from system.domain.signals import Signal
 from system.edge.backoff import Backoff
-from system.ports import ReceivedSignal
+from system.ports import ReceivedSignal, SignalConsumer
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +114,16 @@ class TolerantJSONProtocol(JSONProtocol):
         return message
 
 
+class ConsumerFailed(RuntimeError):
+    """The consumer raised on a signal: no further signal is consumed and `run` ends."""
+
+
 class SignalRSubscription:
     def __init__(
         self,
         negotiate_base: str,
         *,
+        consumer: SignalConsumer,
         target: str,
         headers: dict[str, str],
         on_drop: Callable[[DropReason], None],
@@ -122,12 +131,13 @@ class SignalRSubscription:
         reconnect: Backoff,
     ) -> None:
         self._base = negotiate_base  # pysignalr POSTs to {base}/negotiate, query kept
+        self._consumer = consumer
+        self._failure: BaseException | None = None
         self._target = target
         self._headers = headers
         self._count_drop = on_drop
         self._on_state = on_state
         self._reconnect = reconnect
-        self._queue: asyncio.Queue[ReceivedSignal] = asyncio.Queue()
         self.sessions = 0
         self.connected = False
         self._protocol: TolerantJSONProtocol | None = None
@@ -147,10 +157,12 @@ class SignalRSubscription:
         log.log(level, "SignalR message dropped (%s): %s", reason, detail)
         self._count_drop(reason)
 
-    def deliver(self, arguments: list[Any], received_ns: int) -> None:
-        """The arguments of one signal invocation, received at `received_ns`: queued if valid
-        (already validated by the protocol, or validated here, one by one)."""
+    async def deliver(self, arguments: list[Any], received_ns: int) -> None:
+        """The arguments of one signal invocation, received at `received_ns`: each valid one
+        (already validated by the protocol, or validated here, one by one) consumed in turn."""
         for argument in arguments:
+            if self._failure is not None:
+                raise ConsumerFailed("an earlier signal failed") from self._failure
             if isinstance(argument, Signal):
                 signal = argument
             else:
@@ -159,11 +171,11 @@ class SignalRSubscription:
                 except ValidationError as error:
                     self._drop("invalid_signal", str(error).splitlines()[0])
                     continue
-            self._queue.put_nowait(ReceivedSignal(signal, received_ns))
-
-    async def signals(self) -> AsyncIterator[ReceivedSignal]:
-        while True:
-            yield await self._queue.get()
+            try:
+                await self._consumer(ReceivedSignal(signal, received_ns))
+            except Exception as error:
+                self._failure = error
+                raise ConsumerFailed(f"consuming signal {signal.id} failed: {error}") from error
 
     async def run(self) -> None:
         """Hold a session, forever: negotiate, connect, receive; back off and start over."""
@@ -174,6 +186,8 @@ class SignalRSubscription:
                 await self._session(opened)
                 why = "session ended"
             except Exception as error:  # every failure ends in a fresh, re-negotiated session
+                if self._failure is not None:
+                    raise ConsumerFailed("a signal could not be consumed") from self._failure
                 why = f"{type(error).__name__}: {error}"
             self._state(False)
             attempt = 0 if opened.is_set() else attempt + 1
@@ -200,7 +214,7 @@ class SignalRSubscription:
             self._state(False)
 
         async def on_signal(arguments: list[Any]) -> None:
-            self.deliver(arguments, protocol.frame_ns)
+            await self.deliver(arguments, protocol.frame_ns)
 
         client.on_open(on_open)
         client.on_close(on_close)

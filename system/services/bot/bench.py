@@ -2,13 +2,13 @@
 
 1. Signal received -> placeOrder written to the gateway socket, inside the bot (target: p99
    <= 1 ms). In process: the SignalR JSON frame as the service sends it is decoded by the bot's
-   hub protocol (the clock starts there), validated, queued, consumed by the trader (ledger,
-   strategy, risk, ledger intent with lease check) and placed through ib_async on a real socket
-   to the IB Gateway simulator, which acknowledges and fills (those events are processed
+   hub protocol (the clock starts there), validated, handed to the trader (ledger, strategy,
+   risk, ledger intent with lease check) and placed through ib_async on a real socket to the
+   IB Gateway simulator, which acknowledges and fills (those events are processed
    concurrently, as in production). Two clocks stop:
    - inside the bot, the issue's figure: when the broker's place returns, its write to the
-     socket done (ib_async's bookkeeping of the new trade, after the write, is counted too),
-     on the bot's own monotonic clock, per order (the trader's `on_placed` hook);
+     socket done (ib_async's record of the new trade follows in the next callback), on the
+     bot's own monotonic clock, per order (the trader's `on_placed` hook);
    - at the gateway: when the simulator reads the order (its own wall-clock record), which adds
      the simulator's wake-up and read to the bot's time, so this figure errs high, never low.
    The lease is the real Redis lease; spans are exported to files by the SDK's background
@@ -216,6 +216,7 @@ async def _inside_the_bot(
         )
         subscription = SignalRSubscription(
             "http://unused/api",
+            consumer=trader.consume,
             target="signal",
             headers={},
             on_drop=lambda _r: None,
@@ -224,16 +225,11 @@ async def _inside_the_bot(
         )
         protocol = TolerantJSONProtocol(frozenset({"signal"}), lambda _r, _d: None)
 
-        async def consume() -> None:
-            async for received in subscription.signals():
-                await trader.consume(received)
-
         loop = asyncio.get_running_loop()
         tasks = [
             loop.create_task(leadership.run()),
             loop.create_task(trader.run_broker_events()),
             loop.create_task(trader.run_publications()),
-            loop.create_task(consume()),
             loop.create_task(every(5.0, lambda: asyncio.to_thread(checkpoint, ledger_file), "")),
         ]
         for _ in range(1200):  # up to a minute for the lease, the gateway and reconciliation
@@ -252,7 +248,7 @@ async def _inside_the_bot(
             received[signal_.id] = time.time_ns()  # the gateway's clock is the wall clock
             for message in protocol.decode(frame):
                 if isinstance(message, InvocationMessage):
-                    subscription.deliver(message.arguments, protocol.frame_ns)
+                    await subscription.deliver(message.arguments, protocol.frame_ns)
             await asyncio.sleep(pause)
         await asyncio.sleep(1.0)
         ids = list(received)[warmup:]

@@ -137,6 +137,7 @@ class Bot:
         )
         self.subscription = SignalRSubscription(
             f"{str(s.backend_url).rstrip('/')}/api?userId={s.replica_id}",
+            consumer=self.trader.consume,
             target=s.signalr_target,
             headers={"X-API-Key": api_key},
             on_drop=lambda reason: metrics.messages.labels(reason).inc(),
@@ -159,7 +160,6 @@ class Bot:
         loops: dict[str, Coroutine[Any, Any, Any]] = {
             "leadership": self.leadership.run(),
             "signalr": self.subscription.run(),
-            "signals": self._consume(),
             "broker events": self.trader.run_broker_events(),
             "publications": self.trader.run_publications(),
             "sweep": runtime.every(s.sweep_s, self.trader.sweep, "sweep"),
@@ -179,10 +179,6 @@ class Bot:
             )
         loop = asyncio.get_running_loop()
         self._tasks = {name: loop.create_task(work, name=name) for name, work in loops.items()}
-
-    async def _consume(self) -> None:
-        async for received in self.subscription.signals():
-            await self.trader.consume(received)
 
     async def _sample(self, sampler: Sampler) -> None:
         now = SystemClock().now()
@@ -267,7 +263,7 @@ class Bot:
     async def stop(self) -> None:
         """Stop taking signals, record what the broker already said, hand the lease back (a
         standby takes over and reconciles whatever was in flight), then close everything."""
-        for name in ("signalr", "signals", "sweep", "strategy", "credential", "purge"):
+        for name in ("signalr", "sweep", "strategy", "credential", "purge"):
             await self._cancel(name)
         await asyncio.sleep(0.05)  # events already read off the broker socket get recorded
         with contextlib.suppress(TimeoutError):  # standbys mirror these outcomes

@@ -171,7 +171,7 @@ class Trader:
         if intent is None or not self._gate.may_trade():
             return
         try:
-            order = await self.broker.place(intent)
+            broker_order_id = await self.broker.place(intent)
         except BROKER_ERRORS as error:
             # Raised before anything was written: no order exists for this signal.
             self._order_failed(signal.id, f"not sent: {error}", now)
@@ -185,8 +185,7 @@ class Trader:
             max(0.0, (self._clock.now() - signal.created_at).total_seconds())
         )
         self.metrics.orders.inc()
-        placed = order.broker_order_id
-        self.ledger.update(signal.id, OrderStatus.PLACED, now, broker_order_id=placed)
+        self.ledger.update(signal.id, OrderStatus.PLACED, now, broker_order_id=broker_order_id)
 
     def _decide(
         self, signal: Signal, token: int, now: datetime, positions: dict[str, int]

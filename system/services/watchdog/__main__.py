@@ -44,7 +44,7 @@ from system.edge import runtime
 from system.edge.alerting import AlertGate
 from system.edge.backoff import Backoff
 from system.edge.probe_server import ProbeServer
-from system.ports import Alert, SecretStore
+from system.ports import Alert, ReceivedSignal, SecretStore
 from system.services.watchdog.checks import Component, make_check
 from system.services.watchdog.metrics import WatchdogMetrics
 from system.services.watchdog.settings import WatchdogSettings
@@ -126,6 +126,10 @@ class LastKnownSecret:
             log.debug("secret %s unreadable (%s); using the last value", self._name, error)
 
 
+async def _listen_only(_received: ReceivedSignal) -> None:
+    """The watchdog subscribes for the link's sake (its heartbeat), not to trade."""
+
+
 async def serve(settings: WatchdogSettings) -> int:
     stop = runtime.stop_requested()
     secrets = runtime.secret_store(settings)
@@ -143,6 +147,7 @@ async def serve(settings: WatchdogSettings) -> int:
     backend = str(settings.backend_url).rstrip("/")
     subscription = SignalRSubscription(
         f"{backend}/api?userId=watchdog",
+        consumer=_listen_only,
         target=settings.signalr_target,
         headers={"X-API-Key": api_key},
         on_drop=lambda _reason: None,
@@ -178,14 +183,9 @@ async def serve(settings: WatchdogSettings) -> int:
             await channels.email.notify(report)
             metrics.reports.inc()
 
-    async def drain_signals() -> None:
-        async for _ in subscription.signals():
-            pass  # the watchdog listens for the link's sake, not to trade
-
     loop = asyncio.get_running_loop()
     tasks = [
         loop.create_task(subscription.run()),
-        loop.create_task(drain_signals()),
         loop.create_task(runtime.every(settings.check_interval_s, watchdog.round, "check round")),
         loop.create_task(_report_forever(settings, watchdog, send_report)),
     ]

@@ -1,6 +1,7 @@
 """The IB adapter's order placement, with ib_async's socket stubbed out: the same message goes
 out and the same trade is kept as when ib_async's own IB.placeOrder places the order."""
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 from unittest.mock import MagicMock
@@ -50,8 +51,12 @@ async def test_a_new_order_is_written_and_kept_as_ib_async_keeps_it(
     announced = MagicMock()
     broker._ib.newOrderEvent += announced
 
-    for _ in range(2):  # the second order is built ahead, while the first is placed
-        placed = await broker.place(intent)
+    placed = []
+    for _ in range(2):  # the second order is built ahead, after the first is written
+        placed.append(await broker.place(intent))
+        # ib_async's record of the trade is made in the loop's next callback, not before:
+        assert len(broker._ib.trades()) == len(placed) - 1
+        await asyncio.sleep(0)
     # The reference: the same orders, as a user of ib_async places them.
     for _ in range(2):
         order = (
@@ -61,8 +66,8 @@ async def test_a_new_order_is_written_and_kept_as_ib_async_keeps_it(
         )
         reference._ib.placeOrder(broker._contract(signal.contract), order)
 
-    assert (placed.broker_order_id, placed.order_ref) == (42, signal.id)
-    assert [f[0] for f in ours] == [f[0] for f in theirs] == [41, 42]
+    assert placed == [f[0] for f in ours] == [f[0] for f in theirs] == [41, 42]
+    assert [f[1] for f in ours] == [f[1] for f in theirs]  # the same contract encoded
     for trade, expected in zip(broker._ib.trades(), reference._ib.trades(), strict=True):
         assert trade.contract == expected.contract
         assert vars(trade.order) == vars(expected.order)  # Order compares by identity

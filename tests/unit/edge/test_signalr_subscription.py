@@ -1,12 +1,16 @@
 """Signals off the hub: decoded and validated in one step, or one by one with reasons."""
 
-import asyncio
-
+import pytest
 from pysignalr.messages import InvocationMessage
 
-from system.adapters.signalr_client import SignalRSubscription, TolerantJSONProtocol
+from system.adapters.signalr_client import (
+    ConsumerFailed,
+    SignalRSubscription,
+    TolerantJSONProtocol,
+)
 from system.domain.signals import Signal
 from system.edge.backoff import Backoff
+from system.ports import ReceivedSignal
 from tests.unit.edge.builders import make_signal
 
 SEP = "\x1e"
@@ -14,15 +18,17 @@ SEP = "\x1e"
 
 class Hub:
     """A subscription fed frames as pysignalr would: decoded, then each signal invocation's
-    arguments handed to the subscription."""
+    arguments handed to the subscription, which hands each signal to its consumer."""
 
     def __init__(self) -> None:
         self.dropped: list[str] = []
+        self.consumed: list[ReceivedSignal] = []
         self.protocol = TolerantJSONProtocol(
             frozenset({"signal"}), lambda reason, _detail: self.dropped.append(reason)
         )
         self.subscription = SignalRSubscription(
             "http://unused/api",
+            consumer=self.consume,
             target="signal",
             headers={},
             on_drop=self.dropped.append,
@@ -30,17 +36,18 @@ class Hub:
             reconnect=Backoff(0.1, 1.0),
         )
 
-    def receive(self, frame: str) -> list[InvocationMessage]:
+    async def consume(self, received: ReceivedSignal) -> None:
+        self.consumed.append(received)
+
+    async def receive(self, frame: str) -> list[InvocationMessage]:
         messages = [m for m in self.protocol.decode(frame) if isinstance(m, InvocationMessage)]
         for message in messages:
-            self.subscription.deliver(message.arguments, self.protocol.frame_ns)
+            await self.subscription.deliver(message.arguments, self.protocol.frame_ns)
         return messages
 
-    async def queued(self, count: int) -> list[Signal]:
-        signals = self.subscription.signals()
-        received = [await asyncio.wait_for(anext(signals), 1.0) for _ in range(count)]
-        assert all(r.received_ns == self.protocol.frame_ns for r in received)
-        return [r.signal for r in received]
+    def signals(self) -> list[Signal]:
+        assert all(r.received_ns == self.protocol.frame_ns for r in self.consumed)
+        return [r.signal for r in self.consumed]
 
 
 def invocation(*arguments: str, extra: str = "") -> str:
@@ -53,10 +60,10 @@ async def test_a_signal_invocation_comes_out_of_the_protocol_as_signals() -> Non
     frame = invocation(
         first.model_dump_json(), second.model_dump_json(), extra='"invocationId":"7",'
     )
-    [message] = hub.receive(frame + SEP)
+    [message] = await hub.receive(frame + SEP)
     assert message.invocation_id == "7"
     assert message.arguments == [first, second]
-    assert await hub.queued(2) == [first, second]
+    assert hub.signals() == [first, second]
     assert hub.dropped == []
 
 
@@ -64,8 +71,8 @@ async def test_an_invalid_argument_is_dropped_and_its_valid_neighbours_are_kept(
     hub = Hub()
     good = make_signal(1)
     bad = good.model_dump_json().replace('"side":"BUY"', '"side":"HOLD"')
-    hub.receive(SEP.join([invocation(bad, good.model_dump_json()), ""]))
-    assert await hub.queued(1) == [good]
+    await hub.receive(SEP.join([invocation(bad, good.model_dump_json()), ""]))
+    assert hub.signals() == [good]
     assert hub.dropped == ["invalid_signal"]
 
 
@@ -85,3 +92,18 @@ def test_other_frames_take_the_general_path() -> None:
         "PingMessage",
     ]
     assert hub.dropped == ["other"]
+
+
+async def test_a_consumer_that_raises_stops_the_consumption_of_signals() -> None:
+    hub = Hub()
+
+    async def broken(received: ReceivedSignal) -> None:
+        raise OSError("disk I/O error")
+
+    hub.subscription._consumer = broken
+    with pytest.raises(ConsumerFailed, match="disk I/O error"):
+        await hub.receive(invocation(make_signal(1).model_dump_json()))
+    hub.subscription._consumer = hub.consume
+    with pytest.raises(ConsumerFailed, match="an earlier signal failed"):
+        await hub.receive(invocation(make_signal(2).model_dump_json()))
+    assert hub.consumed == []

@@ -11,7 +11,7 @@ from unittest.mock import AsyncMock, MagicMock
 import pytest
 
 from system.domain.contracts import OptionContract
-from system.domain.orders import Order, OrderIntent, OrderStatus
+from system.domain.orders import OrderIntent, OrderStatus
 from system.edge.alerting import AlertGate
 from system.edge.backoff import Backoff
 from system.edge.ledger import Ledger
@@ -88,16 +88,9 @@ class Rig:
             on_placed=lambda ref, took_ns: self.written.append((ref, took_ns)),
         )
 
-    async def _place(self, intent: OrderIntent) -> Order:
+    async def _place(self, intent: OrderIntent) -> int:
         self.placed.append(intent)
-        return Order(
-            broker_order_id=100 + len(self.placed),
-            order_ref=intent.order_ref,
-            contract=intent.contract,
-            side=intent.side,
-            quantity=intent.quantity,
-            status=OrderStatus.PLACED,
-        )
+        return 100 + len(self.placed)
 
     async def ready(self) -> None:
         await self.trader.reconcile(1)
