@@ -21,6 +21,9 @@ class BotMetrics:
             ["result"],
             registry=r,
         )
+        # Bound once: labels() finds its child under a lock at every call (on the order path).
+        self.signals_taken = self.messages.labels("signal")
+        self.duplicates = self.messages.labels("duplicate")
         self.outcomes = Counter(
             "spy_bot_signal_outcomes", "Signals closed, by outcome", ["outcome"], registry=r
         )

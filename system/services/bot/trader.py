@@ -125,9 +125,9 @@ class Trader:
         if self.trading:
             await self._trade(received.signal, received.received_ns, now, observe=True)
         elif self.ledger.observe(received.signal, now):
-            self.metrics.messages.labels("signal").inc()  # decided by the leader, or later
+            self.metrics.signals_taken.inc()  # decided by the leader, or later
         else:
-            self.metrics.messages.labels("duplicate").inc()
+            self.metrics.duplicates.inc()
 
     async def _trade(self, signal: Signal, received_ns: int, now: datetime, observe: bool) -> None:
         """Record (if `observe`), decide and, if approved, send: every ledger change before the
@@ -164,9 +164,9 @@ class Trader:
         with self.ledger.atomic():
             if observe:
                 if not self.ledger.observe(signal, now):
-                    self.metrics.messages.labels("duplicate").inc()
+                    self.metrics.duplicates.inc()
                     return
-                self.metrics.messages.labels("signal").inc()
+                self.metrics.signals_taken.inc()
             intent = self._decide(signal, token, now, positions)
         if intent is None or not self._gate.may_trade():
             return

@@ -154,7 +154,7 @@ class Forwarder:
         now = self._clock.now()
         for day in (now - timedelta(days=1), now):
             key = partition_key(day)
-            samples = await self._outbox.records(METRICS_TABLE, key)
+            samples = await self._outbox.metric_samples(key)
             if samples:
                 await self._store.upsert_many(aggregate(samples, key, now))
 

@@ -89,10 +89,20 @@ async def test_the_bot_writes_and_purges_what_the_forwarder_delivered(tmp_path: 
     await box.close()
 
 
-async def test_records_of_a_partition(outbox: SqliteOutbox) -> None:
+async def test_metric_samples_of_a_day(outbox: SqliteOutbox) -> None:
     await outbox.put(record(0, "metrics"))
     await outbox.put(record(1, "audit"))
-    assert await outbox.records("metrics", "2026-11-24") == [record(0, "metrics")]
+    assert await outbox.metric_samples("2026-11-24") == [record(0, "metrics")]
+
+
+def test_only_metrics_samples_are_indexed_by_partition(tmp_path: Path) -> None:
+    """The aggregate's query finds its partial index; audit records stay out of it."""
+    ledger = Ledger.open(tmp_path / "ledger.sqlite", "bot-1")
+    ledger.queue([record(0, "metrics"), record(1, "audit")], NOW)
+    # INDEXED BY fails the query if the index cannot serve it.
+    query = "SELECT rk FROM outbox INDEXED BY outbox_metrics WHERE tbl = 'metrics' AND pk = ?"
+    rows = ledger.connection.execute(query, ("2026-11-24",)).fetchall()
+    assert [r["rk"] for r in rows] == ["r00000"]
 
 
 def test_fields_must_be_json_scalars(tmp_path: Path) -> None:
