@@ -47,7 +47,6 @@ Settings (environment; lists are JSON, e.g. SPY_BOT_TELEGRAM_CHAT_IDS='[1001]'):
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import sys
 
@@ -63,9 +62,6 @@ async def serve(settings: BotSettings) -> int:
     stop = runtime.stop_requested()
     bot = Bot(settings, runtime.secret_store(settings))
     port = await bot.start()
-    # What start-up allocated lives as long as the process: out of the collector's way, so
-    # collections on the order path scan only what signals allocate.
-    gc.freeze()
     print(
         f"bot ready replica={settings.replica_id} http=http://{settings.http_host}:{port}",
         flush=True,
