@@ -12,6 +12,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ from harness.local_topology import LocalTopology
 from harness.supervisor import Supervisor
 from harness.vpn import VpnProfile
 from system.domain.contracts import OptionContract
+from system.domain.metric_samples import METRICS_TABLE, OrderLatency, order_latencies, partition_key
 from system.domain.signals import Signal
 
 T = TypeVar("T")
@@ -231,6 +233,20 @@ class Stack:
                 client = service.get_table_client(table)
                 found += [(table, e["PartitionKey"], e["RowKey"]) for e in client.list_entities()]
         return found
+
+    def order_latencies(self, since: datetime) -> list[OrderLatency]:
+        """The bots' signal-to-order figures in Table Storage, of intervals ending at or after
+        `since`, oldest first (what the backend relays to the dashboard)."""
+        port = self.supervisor.instance("azurite").ports["table"]
+        service = TableServiceClient.from_connection_string(azurite_connection_string(port))
+        with service:
+            if METRICS_TABLE not in {t.name for t in service.list_tables()}:
+                return []
+            day = partition_key(since)
+            rows = service.get_table_client(METRICS_TABLE).query_entities(
+                "PartitionKey eq @day", parameters={"day": day}
+            )
+            return [f for f in order_latencies(rows) if f.at >= since]
 
     # -- the link --------------------------------------------------------------------------------
     def set_rtt(self, rtt_ms: int) -> VpnProfile:
