@@ -89,6 +89,7 @@ def up(
         supervisor.state().save()
         backend = supervisor.instance("backend").ports["http"]
         console.print(f"{len(supervisor.instances)} instances ready in {seconds:.1f} s")
+        console.print(f"CPU idle: {supervisor.idle.status}")
         console.print(f"run folder: {run_dir} (the API key is in credentials.json)")
         console.print(f"dashboard: http://127.0.0.1:{backend}/dashboard/")
         if console.is_terminal:
@@ -301,7 +302,12 @@ def bench_latency(
     finally:
         api.close()
     result = wait_for_orders(admin, sent, one_way, 60, link_ms)
-    summary = {"rate_per_s": rate, "vpn": str(state.profile), **result.summary()}
+    summary = {
+        "rate_per_s": rate,
+        "vpn": str(state.profile),
+        "cpu_idle": state.cpu_idle,
+        **result.summary(),
+    }
     if as_json:
         typer.echo(json.dumps(summary))
     else:

@@ -89,6 +89,7 @@ class TopologyState(BaseModel):
     started_profile: VpnProfile  # what `spyh vpn restore` puts back
     links: list[LinkRecord]
     instances: dict[str, ProcessRecord]  # in start order
+    cpu_idle: str = "unknown"  # whether deep idle was off while it ran (harness.cpu_idle)
 
     def save(self) -> None:
         path = Path(self.run_dir) / STATE_FILE

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from harness import components, vpn
+from harness.cpu_idle import ShallowIdle
 from harness.errors import ComponentFailed, HarnessError
 from harness.events import EventLog
 from harness.ports import LOOPBACK, free_port
@@ -98,11 +99,13 @@ class Supervisor:
         self._monitor: threading.Thread | None = None
         self._toxiproxy: RunningProcess | None = None
         self._api: Toxiproxy | None = None
+        self.idle = ShallowIdle()  # as on the edge node: no deep idle while the topology runs
 
     # -- bring-up ---------------------------------------------------------------------------
     def up(self) -> float:
         """Start everything; returns the seconds it took until all instances were ready."""
         started = time.monotonic()
+        self.events.record("cpu-idle", "machine", status=self.idle.hold())
         try:
             self._start_link_layer()
             self._start_components()
@@ -390,6 +393,7 @@ class Supervisor:
         if self._toxiproxy is not None:
             self._toxiproxy.stop()
             self._toxiproxy = None
+        self.idle.release()
 
     def __enter__(self) -> Supervisor:
         self.up()
@@ -437,6 +441,7 @@ class Supervisor:
                 for link in self.links
             ],
             instances=instances,
+            cpu_idle=self.idle.status,
         )
 
 

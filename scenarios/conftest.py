@@ -43,7 +43,13 @@ def stack(run_dir: Path) -> Iterator[Stack]:
     seconds = supervisor.up()
     (run_dir / "figures").mkdir(parents=True, exist_ok=True)
     (run_dir / "figures" / "topology-up.json").write_text(
-        json.dumps({"scenario": "topology up", "seconds_to_ready": round(seconds, 2)})
+        json.dumps(
+            {
+                "scenario": "topology up",
+                "seconds_to_ready": round(seconds, 2),
+                "cpu_idle": supervisor.idle.status,
+            }
+        )
     )
     try:
         yield Stack(supervisor, local)

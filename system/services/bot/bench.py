@@ -18,6 +18,9 @@
    production the gateway is another pod. `split` (the default where there are two CPUs or
    more) runs the simulator and Redis on the last CPU and the bot on the others; `shared`
    leaves placement to the scheduler, as the bench did before.
+   CPU idle (`--cpu-idle`): `poll` (the default) keeps every CPU polling when idle for the
+   bench's run, as the edge node's latency profile does (harness.cpu_idle); on a VM a halted
+   vCPU makes the next signal's work run up to twice as slow. `any` lets them halt.
 2. Leader killed with SIGKILL -> first order placed by the new leader (target: <= lease TTL
    + 1 s). Three bot processes, Redis, the gateway and SignalR simulators, and a stand-in for the
    backend's negotiate; a signal is published every 50 ms; the time runs from the SIGKILL to
@@ -59,6 +62,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from harness import components
+from harness.cpu_idle import ShallowIdle
 from harness.ports import free_port
 from harness.process import ProcessSpec, RunningProcess, log_line, start
 from system.adapters import telemetry_otel
@@ -452,10 +456,20 @@ def main() -> None:
         default="split",
         help="bot and simulators on CPUs of their own, or shared (1)",
     )
+    parser.add_argument(
+        "--cpu-idle",
+        choices=("poll", "any"),
+        default="poll",
+        help="CPUs poll when idle, as on the edge node (needs root), or may halt",
+    )
     parser.add_argument("--only", choices=("latency", "failover"))
     parser.add_argument("--keep", type=Path, help="keep logs and files in this folder")
     args = parser.parse_args()
-    with _folder(args.keep) as tmp:
+    idle = ShallowIdle()
+    with _folder(args.keep) as tmp, contextlib.ExitStack() as held:
+        if args.cpu_idle == "poll":
+            held.enter_context(idle)
+        print(f"CPU idle: {idle.status}", flush=True)
         if args.only in (None, "latency"):
             (tmp / "latency").mkdir(exist_ok=True)
             placement = _Placement(args.cpus)
