@@ -20,8 +20,10 @@ class EventLog:
 
     def record(self, kind: str, subject: str, **details: Any) -> None:
         line = json.dumps({"t_ns": time.time_ns(), "kind": kind, "subject": subject, **details})
-        with self._lock, self.path.open("a") as out:
-            out.write(line + "\n")
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as out:
+                out.write(line + "\n")
 
     def read(self) -> list[dict[str, Any]]:
         if not self.path.exists():
