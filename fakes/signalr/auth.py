@@ -8,6 +8,7 @@ token whose audience is the client URL `{endpoint}/client/?hub={hub}` the negoti
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -131,15 +132,22 @@ def user_id(claims: Mapping[str, Any]) -> str | None:
 def check_rest_audience(claims: Mapping[str, Any], endpoint: str, path: str, query: str) -> None:
     """The audience must be this request's URL on the service's endpoint, query string included
     or not."""
-    for audience in _audiences(claims):
+    if not _addresses(tuple(_audiences(claims)), endpoint, path, query):
+        raise Unauthorized("the audience is not this request's URL")
+
+
+@functools.lru_cache(maxsize=1024)
+def _addresses(audiences: tuple[str, ...], endpoint: str, path: str, query: str) -> bool:
+    """Remembered: a backend sends call after call to one URL with one token."""
+    for audience in audiences:
         aud = urlsplit(audience)
         if (
             _same_origin(aud, endpoint)
             and _same_path(aud.path, path)
             and (aud.query == "" or aud.query.lower() == query.lower())
         ):
-            return
-    raise Unauthorized("the audience is not this request's URL")
+            return True
+    return False
 
 
 def check_client_audience(claims: Mapping[str, Any], endpoint: str, hub: str) -> None:
