@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from harness import components
+from harness.cpu_idle import PM_QOS_DEVICE
 from harness.errors import ComponentFailed
 from harness.process import ProcessSpec, http, log_line
 from harness.supervisor import Supervisor
@@ -74,6 +75,13 @@ def test_up_wires_edge_clients_through_the_link_and_down_stops_everything(tmp_pa
         assert (time.perf_counter() - started) * 1000 >= 20  # one request, one round trip
         assert (tmp_path / "topology.json").exists()
         pids = [row.pid for row in status.values()]
+        # Deep idle is off while it runs wherever this process may ask for it, and it says which.
+        assert supervisor.idle.held == os.access(PM_QOS_DEVICE, os.W_OK)
+        assert supervisor.state().cpu_idle == supervisor.idle.status
+        assert {"kind": "cpu-idle", "status": supervisor.idle.status}.items() <= next(
+            e for e in supervisor.events.read() if e["kind"] == "cpu-idle"
+        ).items()
+    assert not supervisor.idle.held
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
