@@ -166,7 +166,7 @@ class Stack:
 
     def ledger_outcomes(self) -> dict[str, list[tuple[str, str]]]:
         """signal id -> [(outcome, the replica that decided it)], one per bot ledger holding it."""
-        outcomes: dict[str, list[tuple[str, str, str]]] = {}
+        outcomes: dict[str, list[tuple[str, str]]] = {}
         for ledger in sorted(Path(self.run_dir).glob("bot-*/data/ledger.sqlite")):
             with sqlite3.connect(f"file:{ledger}?mode=ro", uri=True) as db:
                 rows = db.execute(
