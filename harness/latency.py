@@ -1,6 +1,7 @@
 """Signal-to-order latency over the real path: signals published to the SignalR hub with the
 backend's own SignalBus adapter, traded by the edge bots over the VPN link, and timed by the IB
-Gateway simulator's own record of when each placeOrder arrived (orderRef = signal id)."""
+Gateway simulator's record of when each placeOrder reached its socket (orderRef = signal id; the
+kernel's receive timestamp, fakes.common.rx_stamp)."""
 
 from __future__ import annotations
 

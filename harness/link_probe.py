@@ -4,7 +4,8 @@ Toxiproxy delays a frame by the configured latency plus its own timer overshoot 
 +0.6 ms at p50 and +2.6 ms at p99 for a 15 ms latency toxic). So what the link injected is
 measured, not assumed: a sibling proxy with the signal link's toxics carries one frame the size
 of a signal each time one is published, cloud side to edge side, and a receiver in a process of
-its own (no GIL shared with the sender) stamps each arrival on the wall clock.
+its own stamps each arrival with the kernel's receive time, as the gateway stamps each order
+(fakes.common.rx_stamp): neither end counts a reader's wake-up as latency.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 import time
 from types import TracebackType
 
+from fakes.common.rx_stamp import recv_stamped, stamp_arrivals
 from harness.errors import HarnessError
 from harness.ports import LOOPBACK
 from harness.topology import Link, Use
@@ -83,11 +85,14 @@ def _receive() -> None:
     with socket.create_server((LOOPBACK, 0)) as server:
         print(server.getsockname()[1], flush=True)
         connection, _ = server.accept()
+    stamp_arrivals(connection)
     arrived: dict[int, int] = {}
     pending = b""
     with connection:
-        while chunk := connection.recv(65536):
-            now = time.time_ns()
+        while True:
+            chunk, now = recv_stamped(connection, 65536)
+            if not chunk:
+                break
             pending += chunk
             *frames, pending = pending.split(b"\n")
             for frame in frames:

@@ -41,13 +41,13 @@ def add_listen_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, required=True, help="port to bind; 0 picks a free one")
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket, bound before the server starts so the ready line can name its port.
-    A port in use ends the process with one line naming it."""
+def bind(host: str, port: int, kind: type[socket.socket] = socket.socket) -> socket.socket:
+    """A listening socket (of class `kind`), bound before the server starts so the ready line
+    can name its port. A port in use ends the process with one line naming it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto must say TCP: asyncio sets TCP_NODELAY only on such sockets, and without it Nagle's
     # algorithm and delayed ACKs hold every small response for ~40 ms.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = kind(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -80,6 +80,7 @@ class Connection(Protocol):
     position_multi: set[int]
     account_multi: set[int]
     summaries: dict[int, frozenset[str]]
+    received_ns: int  # when the request being handled reached the socket (ns since the epoch)
 
     def send(self, fields: Sequence[Field]) -> None: ...
 
@@ -445,7 +446,7 @@ class Gateway:
     # -- orders ------------------------------------------------------------------------------
 
     def _place_order(self, conn: Connection, fields: list[str]) -> None:
-        received = time.time_ns()
+        received = conn.received_ns
         placed = msg.decode_place_order(fields)
         request = placed.order
         client_id = conn.client_id or 0

@@ -19,6 +19,7 @@ from typing import Literal, cast
 
 import uvicorn
 
+from fakes.common.rx_stamp import StampingListener, last_arrival
 from fakes.common.serve import bind
 from fakes.tws import messages as msg
 from fakes.tws.admin import create_app
@@ -95,6 +96,7 @@ class ApiConnection(asyncio.Protocol):
         self.position_multi: set[int] = set()
         self.account_multi: set[int] = set()
         self.summaries: dict[int, frozenset[str]] = {}
+        self.received_ns = 0  # when the bytes being handled reached the socket (kernel's clock)
 
     # -- asyncio.Protocol ------------------------------------------------------------------
 
@@ -107,6 +109,7 @@ class ApiConnection(asyncio.Protocol):
         self.gateway.unregister(self)
 
     def data_received(self, data: bytes) -> None:
+        self.received_ns = last_arrival()
         if self.stage is Stage.PREFIX:
             need = len(HANDSHAKE_PREFIX) - len(self._prefix)
             self._prefix += data[:need]
@@ -277,10 +280,11 @@ class Simulator:
         loop = asyncio.get_running_loop()
         gateway = self.gateway
         rate, pacing = self.config.max_rate, self.config.pacing
+        # Each order is stamped with the kernel's receipt of its bytes (see rx_stamp).
+        listener = bind(self.config.host, self.api_port, StampingListener)
+        listener.setblocking(False)
         self._server = await loop.create_server(
-            lambda: ApiConnection(gateway, Pacing(rate) if pacing else None),
-            self.config.host,
-            self.api_port,
+            lambda: ApiConnection(gateway, Pacing(rate) if pacing else None), sock=listener
         )
         self.api_port = self._server.sockets[0].getsockname()[1]
 

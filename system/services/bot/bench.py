@@ -9,8 +9,8 @@
    - inside the bot, the issue's figure: when the broker's place returns, its write to the
      socket done (ib_async's record of the new trade follows in the next callback), on the
      bot's own monotonic clock, per order (the trader's `on_placed` hook);
-   - at the gateway: when the simulator reads the order (its own wall-clock record), which adds
-     the simulator's wake-up and read to the bot's time, so this figure errs high, never low.
+   - at the gateway: when the order's bytes reached the simulator's socket (the kernel's receive
+     timestamp, on the wall clock), which adds the kernel's loopback delivery to the bot's time.
    The lease is the real Redis lease; spans are exported to files by the SDK's background
    thread. The rate stays under IB's 50 messages/s pacing.
    CPU placement (`--cpus`): on a loopback socket the write wakes the simulator on the writer's
@@ -485,8 +485,8 @@ def main() -> None:
                 f"{len(inside)} signals at {args.rate:g}/s; {placement}; load average {load}\n"
                 f"signal received -> placeOrder written to the socket, inside the bot (bot's "
                 f"clock): {_summary(inside)} (target p99 <= 1000 us)\n"
-                f"signal received -> placeOrder read by the gateway (errs high: adds the "
-                f"simulator's wake-up and read): {_summary(at_gateway)}",
+                f"signal received -> placeOrder at the gateway's socket (kernel's receive "
+                f"timestamp): {_summary(at_gateway)}",
                 flush=True,
             )
         if args.only in (None, "failover"):

@@ -6,6 +6,8 @@ import asyncio
 import importlib
 import itertools
 import math
+import signal
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,6 +21,7 @@ from harness.ports import LOOPBACK
 from tests.integration.tws.support import Sim, next_client_id, simulator
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+STOPPED_S = 0.3
 
 
 @pytest.fixture(params=["ib_insync", "ib_async"])
@@ -201,6 +204,24 @@ async def test_market_and_limit_orders_fill_with_commission(ib: Any, lib: Module
     positions = {p.contract.conId: p.position for p in await until(ib.positions, "positions")}
     await until(lambda: option.conId in {p.contract.conId for p in ib.positions()}, "position")
     assert positions.get(SPY_CON_ID, 0) >= 5
+
+
+async def test_an_order_is_stamped_when_it_reaches_the_gateway(
+    ib: Any, lib: ModuleType, sim: Sim
+) -> None:
+    """The gateway's receipt is the kernel's: an order sent while the simulator cannot run is
+    stamped when its bytes arrived, not when the simulator woke to read them."""
+    ref = f"sig-{uuid.uuid4().hex[:8]}"
+    sim.proc.signal(signal.SIGSTOP)
+    try:
+        sent = time.time_ns()
+        trade = ib.placeOrder(stock(lib), lib.MarketOrder("BUY", 1, orderRef=ref))
+        await asyncio.sleep(STOPPED_S)
+    finally:
+        sim.proc.signal(signal.SIGCONT)
+    await filled(trade)
+    (order,) = [o for o in sim.get("/orders") if o["orderRef"] == ref]
+    assert sent <= order["received_at_ns"] < sent + STOPPED_S * 1e9 / 2
 
 
 async def test_modify_partial_fills_and_portfolio(ib: Any, lib: ModuleType) -> None:
