@@ -276,6 +276,7 @@ def bench_latency(
     link's own one-way delay, measured through an identical link (link_p50/p99_ms)."""
     import json
 
+    from harness.hops import PathPorts
     from harness.latency import (
         listed_contracts,
         signal_bus,
@@ -296,12 +297,18 @@ def bench_latency(
         wait_for_orders(admin, warm, one_way, 60)
     api = Toxiproxy(state.toxiproxy_api_port)
     try:
-        sent, link_ms = storm_beside_probe(
-            signal_bus(signalr, key), contracts, rate, signals, api, state.profile
+        sent, beside = storm_beside_probe(
+            signal_bus(signalr, key),
+            contracts,
+            rate,
+            signals,
+            api,
+            state.profile,
+            PathPorts.of(state),
         )
     finally:
         api.close()
-    result = wait_for_orders(admin, sent, one_way, 60, link_ms)
+    result = wait_for_orders(admin, sent, one_way, 60, beside)
     summary = {
         "rate_per_s": rate,
         "vpn": str(state.profile),
@@ -312,7 +319,12 @@ def bench_latency(
         typer.echo(json.dumps(summary))
     else:
         for name, value in summary.items():
-            typer.echo(f"{name:<20} {value}")
+            if name != "hops":
+                typer.echo(f"{name:<20} {value}")
+        for hop, figures in summary["hops"].items():  # where the time went
+            if isinstance(figures, dict):
+                figures = "  ".join(f"{q.removesuffix('_ms')} {v}" for q, v in figures.items())
+            typer.echo(f"{'hops.' + hop:<20} {figures}")
     if result.missing or result.duplicated:
         raise typer.Exit(1)
 

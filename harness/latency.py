@@ -19,6 +19,7 @@ import httpx
 import numpy as np
 
 from fakes.tws.instruments import expiries
+from harness.hops import HOPS, HopCapture, PathPorts
 from harness.link_probe import LinkProbe
 from harness.toxiproxy import Toxiproxy
 from harness.vpn import VpnProfile
@@ -116,6 +117,16 @@ def storm(
         gc.enable()
 
 
+@dataclass(frozen=True)
+class Beside:
+    """What was measured beside the signals: the link's own one-way delay for each (ms), and
+    where each one's time went, hop by hop (harness.hops), or why that could not be seen."""
+
+    link_ms: list[float] = field(default_factory=list)
+    hops_ms: dict[str, list[float]] = field(default_factory=dict)
+    hops_unavailable: str = ""
+
+
 def storm_beside_probe(
     bus: SignalRRest,
     contracts: list[OptionContract],
@@ -123,13 +134,15 @@ def storm_beside_probe(
     count: int,
     api: Toxiproxy,
     profile: VpnProfile,
-) -> tuple[list[Signal], list[float]]:
+    path: PathPorts,
+) -> tuple[list[Signal], Beside]:
     """`count` signals as `storm` sends them, each with a LinkProbe frame of its size across an
-    identical link: the signals, and the link's own one-way delays in ms."""
+    identical link, and their segments on the path captured: the signals, and what was measured
+    beside them."""
     frame_bytes = len(make_signal(contracts[0], 0, 30).model_dump_json()) + 48  # + the envelope
-    with LinkProbe(api, profile, frame_bytes) as probe:
+    with HopCapture(path) as capture, LinkProbe(api, profile, frame_bytes) as probe:
         sent = storm(bus, contracts, rate_per_s, lambda n: n >= count, published=probe.mark)
-    return sent, probe.delays_ms
+    return sent, Beside(probe.delays_ms, capture.hops_ms(sent), capture.unavailable)
 
 
 @dataclass(frozen=True)
@@ -141,7 +154,12 @@ class LatencyResult:
     acked_ms: list[float] = field(default_factory=list)  # signal created -> order acknowledged
     missing: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
-    link_ms: list[float] = field(default_factory=list)  # the link's own delay (LinkProbe)
+    beside: Beside = field(default_factory=Beside)
+
+    @property
+    def link_ms(self) -> list[float]:
+        """The link's own one-way delay, measured beside the signals (LinkProbe)."""
+        return self.beside.link_ms
 
     def percentile(self, q: float) -> float:
         return _percentile(self.samples_ms, q)
@@ -176,7 +194,18 @@ class LatencyResult:
             "stack_p99_ms": _rounded(self.stack_p99_ms),
             "acked_p50_ms": _rounded(_percentile(self.acked_ms, 50)),
             "acked_p99_ms": _rounded(_percentile(self.acked_ms, 99)),
+            "hops": self.hops(),
         }
+
+    def hops(self) -> dict[str, Any]:
+        """p50/p90/p99 of each hop (ms) over the signals seen all the way, or why none are."""
+        if self.beside.hops_unavailable or not self.beside.hops_ms:
+            return {"unavailable": self.beside.hops_unavailable or "not captured"}
+        hops = self.beside.hops_ms
+        figures: dict[str, Any] = {"signals": len(hops[HOPS[0]])}
+        for hop in HOPS:
+            figures[hop] = {f"p{q}_ms": _rounded(_percentile(hops[hop], q)) for q in (50, 90, 99)}
+        return figures
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -198,7 +227,7 @@ def match(
     sent: list[Signal],
     orders: list[dict[str, Any]],
     one_way_ms: float,
-    link_ms: list[float] | None = None,
+    beside: Beside | None = None,
 ) -> LatencyResult:
     by_ref: dict[str, list[dict[str, Any]]] = {}
     for order in orders:
@@ -216,7 +245,7 @@ def match(
         samples.append((first["received_at_ns"] - created_ns) / 1e6)
         if first.get("acked_at_ns"):
             acked.append((first["acked_at_ns"] - created_ns) / 1e6)
-    return LatencyResult(one_way_ms, samples, acked, missing, duplicated, link_ms or [])
+    return LatencyResult(one_way_ms, samples, acked, missing, duplicated, beside or Beside())
 
 
 def wait_for_orders(
@@ -224,12 +253,12 @@ def wait_for_orders(
     sent: list[Signal],
     one_way_ms: float,
     timeout_s: float,
-    link_ms: list[float] | None = None,
+    beside: Beside | None = None,
 ) -> LatencyResult:
     """Poll the gateway until every signal has its order or the time is up."""
     deadline = time.monotonic() + timeout_s
     while True:
-        result = match(sent, gateway_orders(admin_url), one_way_ms, link_ms)
+        result = match(sent, gateway_orders(admin_url), one_way_ms, beside)
         if not result.missing or time.monotonic() > deadline:
             return result
         time.sleep(0.2)

@@ -71,6 +71,24 @@ def latency_groups(figures: list[dict[str, Any]]) -> dict[str, list[float]]:
     return groups
 
 
+def hop_table(figures: list[dict[str, Any]]) -> str:
+    """Where the signals' time went, hop by hop (p50 / p99, ms), per latency figure that has a
+    breakdown (harness.hops); a figure whose breakdown could not be captured says why."""
+    captured = [f for f in figures if f.get("hops")]
+    if not captured:
+        return ""
+    hops = next((list(f["hops"])[1:] for f in captured if "signals" in f["hops"]), [])
+    rows: list[list[object]] = []
+    for figure in captured:
+        found = figure["hops"]
+        if "signals" in found:
+            cells = [f"{found[h]['p50_ms']} / {found[h]['p99_ms']}" for h in hops]
+            rows.append([profile_label(figure), found["signals"], *cells])
+        else:
+            rows.append([profile_label(figure), 0, f"not captured: {found.get('unavailable')}"])
+    return _table(["profile", "signals", *(f"{h} p50 / p99 (ms)" for h in hops)], rows)
+
+
 def metrics(parts: list[Part], groups: dict[str, list[float]]) -> dict[str, float]:
     """The headline figures of a run: what the trends compare across runs."""
     found: dict[str, float] = {}
@@ -338,7 +356,8 @@ def build(
 ) -> Path:
     folders = [s for s in sources if s.is_dir()]
     parts = collect(sources, expect)
-    groups = latency_groups(latency_figures(folders))
+    measured = latency_figures(folders)
+    groups = latency_groups(measured)
     found = metrics(parts, groups)
     summary: dict[str, Any] = {
         "run": out.name,
@@ -360,6 +379,8 @@ def build(
     figures = {}
     if groups:
         figures["Signal and request latency per VPN profile"] = plots.latency_cdfs(groups)
+    if hops := hop_table(measured):
+        figures["Where each signal's time went, hop by hop"] = hops
     for line in timelines(folders):
         figures[f"Timeline of {Path(line.source).name}"] = plots.timeline(line)
     series: dict[str, list[tuple[datetime, float]]] = {}

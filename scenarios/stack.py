@@ -20,7 +20,9 @@ import httpx
 from azure.data.tables import TableServiceClient
 
 from harness.components import azurite_connection_string
+from harness.hops import PathPorts
 from harness.latency import (
+    Beside,
     LatencyResult,
     listed_contracts,
     signal_bus,
@@ -86,13 +88,20 @@ class Stack:
         """`count` fresh signals at `rate_per_s`, as the backend publishes them."""
         return self._publish(rate_per_s, ttl_s, lambda sent: sent >= count)
 
-    def send_beside_probe(self, count: int, rate_per_s: float) -> tuple[list[Signal], list[float]]:
-        """As `send`, with the link's own one-way delay measured beside each signal (ms)."""
+    def send_beside_probe(self, count: int, rate_per_s: float) -> tuple[list[Signal], Beside]:
+        """As `send`, with the link's own one-way delay measured beside each signal, and each
+        signal's hops captured (harness.latency.Beside)."""
         port = self.supervisor.instance("signalr").ports["http"]
         bus = signal_bus(port, self.local.credentials.signalr_access_key)
-        profile = self.supervisor.profile
+        path = PathPorts.of(self.supervisor.state())
         return storm_beside_probe(
-            bus, self.contracts(), rate_per_s, count, self.supervisor.api, profile
+            bus,
+            self.contracts(),
+            rate_per_s,
+            count,
+            self.supervisor.api,
+            self.supervisor.profile,
+            path,
         )
 
     def stream_while(
@@ -125,9 +134,9 @@ class Stack:
         sent: list[Signal],
         one_way_ms: float,
         timeout_s: float = 30,
-        link_ms: list[float] | None = None,
+        beside: Beside | None = None,
     ) -> LatencyResult:
-        return wait_for_orders(self.gateway_admin, sent, one_way_ms, timeout_s, link_ms)
+        return wait_for_orders(self.gateway_admin, sent, one_way_ms, timeout_s, beside)
 
     # -- the bots --------------------------------------------------------------------------------
     def bots(self) -> list[str]:

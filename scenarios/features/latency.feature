@@ -10,6 +10,9 @@ Feature: Signal-to-order latency over the VPN
   about 1 ms at p50 and 4 ms at p99), so a probe frame the size of a signal crosses an
   identical link each time a signal is published (its arrival stamped by the kernel too), and the
   SLO is on what the stack adds.
+  Where each signal's time went is captured beside it, hop by hop (the backend's sender, the
+  SignalR service, the link, the bot), from the kernel's timestamps of the loopback segments that
+  carry its id; the figures and the report show it, and a missed SLO names the hops.
   Each run sends 600 signals (30 s): the p99 of 200 would be their second-worst, too few to judge.
 
   Background:

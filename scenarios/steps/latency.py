@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from harness.latency import LatencyResult
+from harness.latency import Beside, LatencyResult
 from scenarios.conftest import RecordFigure
 from scenarios.stack import Stack
 from system.domain.signals import Signal
@@ -17,8 +17,8 @@ def sent() -> list[Signal]:
 
 
 @pytest.fixture
-def link_ms() -> list[float]:
-    """The link's own one-way delay, measured beside each signal sent."""
+def beside() -> list[Beside]:
+    """What was measured beside the signals sent: the link's own delay, each signal's hops."""
     return []
 
 
@@ -32,17 +32,17 @@ def warm_up(topology: Stack, count: int) -> None:
 
 @when(parsers.parse("{count:d} signals are sent at {rate:d} per second"))
 def send_signals(
-    topology: Stack, sent: list[Signal], link_ms: list[float], count: int, rate: int
+    topology: Stack, sent: list[Signal], beside: list[Beside], count: int, rate: int
 ) -> None:
-    signals, delays = topology.send_beside_probe(count, rate_per_s=rate)
+    signals, measured_beside = topology.send_beside_probe(count, rate_per_s=rate)
     sent.extend(signals)
-    link_ms.extend(delays)
+    beside.append(measured_beside)
 
 
 @pytest.fixture
-def measured(topology: Stack, sent: list[Signal], link_ms: list[float]) -> LatencyResult:
+def measured(topology: Stack, sent: list[Signal], beside: list[Beside]) -> LatencyResult:
     one_way = topology.supervisor.profile.cloud_to_edge_ms
-    return topology.orders_for(sent, one_way_ms=one_way, link_ms=link_ms)
+    return topology.orders_for(sent, one_way_ms=one_way, beside=beside[0])
 
 
 @then("every signal gives exactly one order at the gateway")
@@ -69,5 +69,6 @@ def p99_within_slo(topology: Stack, measured: LatencyResult, record_figure: Reco
     assert measured.percentile(99) <= limit, (
         f"p99 {measured.percentile(99):.2f} ms > {limit:.2f} ms: the link's own p99 "
         f"{measured.link_p99_ms:.2f} ms (set to {measured.injected_one_way_ms:g} ms) + 5 ms "
-        f"(p50 {measured.percentile(50):.2f} ms, stack p99 {measured.stack_p99_ms:.2f} ms)"
+        f"(p50 {measured.percentile(50):.2f} ms, stack p99 {measured.stack_p99_ms:.2f} ms); "
+        f"hop by hop: {measured.hops()}"
     )

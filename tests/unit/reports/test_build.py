@@ -47,6 +47,20 @@ def test_the_links_own_delay_is_reported_beside_the_signals(tmp_path: Path) -> N
     assert metrics["p99 latency, one-way 15 ms, the link alone (ms)"] == pytest.approx(15.995)
 
 
+def test_each_figures_hops_are_tabled_or_say_why_they_are_missing(tmp_path: Path) -> None:
+    (tmp_path / "junit.xml").write_text(JUNIT)
+    (tmp_path / "figures").mkdir()
+    hop = {"p50_ms": 1.5, "p90_ms": 2.5, "p99_ms": 4.75}
+    hops = {"signals": 600, "sender": hop, "signalr": hop, "link": hop, "bot": hop}
+    for name, one_way, found in (("a", 15, hops), ("b", 10, {"unavailable": "no CAP_NET_RAW"})):
+        figure = {"injected_one_way_ms": one_way, "samples_ms": [19.0], "hops": found}
+        (tmp_path / "figures" / f"{name}.json").write_text(json.dumps(figure))
+    html = build_report(tmp_path).read_text()
+    assert "<th>bot p50 / p99 (ms)</th>" in html
+    assert "<td>one-way 15 ms</td><td>600</td><td>1.5 / 4.75</td>" in html
+    assert "<td>one-way 10 ms</td><td>0</td><td>not captured: no CAP_NET_RAW</td>" in html
+
+
 def test_the_dashboards_screenshots_are_inlined(tmp_path: Path) -> None:
     (tmp_path / "junit.xml").write_text(JUNIT)
     (tmp_path / "dashboard").mkdir()
