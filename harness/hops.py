@@ -32,6 +32,7 @@ from types import TracebackType
 
 import psutil
 
+from fakes.common.rx_stamp import recv_stamped, stamp_arrivals
 from harness.errors import HarnessError
 from harness.state import TopologyState
 from system.domain.signals import Signal
@@ -41,8 +42,6 @@ _SIGNAL_ID = re.compile(rb"sig-[0-9a-f]{24}")
 _ETH_P_ALL = 0x0003
 _PACKET_OUTGOING = 4  # each loopback segment is seen twice, going out and coming in: once here
 _SO_ATTACH_FILTER = 26
-_SO_TIMESTAMPNS = 35
-_TIMESPEC = struct.Struct("@qq")
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,8 @@ class PathPorts:
 
 # -- the capture (in its own process) ----------------------------------------------------------
 
+Sighting = tuple[int, int, int, str]  # sent at (ns), source port, destination port, signal id
+
 
 def _filter(sources: Iterable[int], destinations: Iterable[int]) -> bytes:
     """Classic BPF: outgoing IPv4 TCP with a source or destination port of interest."""
@@ -125,13 +126,13 @@ def _capture(sources: list[int], destinations: list[int]) -> None:
         program = ctypes.create_string_buffer(code, len(code))
         fprog = struct.pack("HL", len(code) // 8, ctypes.addressof(program))  # sock_fprog
         sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
-        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        stamp_arrivals(sock)
         sock.bind(("lo", 0))
     except OSError as error:
         print(f"unavailable: a packet socket on lo: {error.strerror or error}", flush=True)
         return
     print("ready", flush=True)
-    sightings: list[tuple[int, int, int, str]] = []
+    sightings: list[Sighting] = []
     stop = threading.Event()
 
     def until_stdin_closes() -> None:
@@ -143,27 +144,18 @@ def _capture(sources: list[int], destinations: list[int]) -> None:
     wanted_from, wanted_to = set(sources), set(destinations)
     while not stop.is_set():
         try:
-            frame, ancillary, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(_TIMESPEC.size))
+            frame, at = recv_stamped(sock, 65536)
         except TimeoutError:
             continue
-        at = next((_stamp(value) for _, kind, value in ancillary if kind == _SO_TIMESTAMPNS), None)
         ip = frame[14:]
         tcp = ip[(ip[0] & 0x0F) * 4 :]
         source, destination = struct.unpack("!HH", tcp[:4])
-        if at is None or (source not in wanted_from and destination not in wanted_to):
+        if source not in wanted_from and destination not in wanted_to:
             continue  # before the filter was attached
         payload = tcp[(tcp[12] >> 4) * 4 :]
         for found in set(_SIGNAL_ID.findall(payload)):
             sightings.append((at, source, destination, found.decode()))
     print(json.dumps(sightings), flush=True)
-
-
-def _stamp(value: bytes) -> int:
-    seconds, nanoseconds = _TIMESPEC.unpack(value[: _TIMESPEC.size])
-    return int(seconds) * 1_000_000_000 + int(nanoseconds)
-
-
-Sighting = tuple[int, int, int, str]  # sent at (ns), source port, destination port, signal id
 
 
 class HopCapture:
@@ -173,6 +165,7 @@ class HopCapture:
     def __init__(self, path: PathPorts) -> None:
         self._path = path
         self.sightings: list[Sighting] = []
+        self._signal_sockets: dict[int, int] = {}
         self.unavailable = ""
         sources = [path.signalr, path.link]
         destinations = [path.signalr, path.gateway]
