@@ -65,6 +65,8 @@ def up(
     run_dir: Annotated[Path | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Start every component on loopback, each edge-cloud connection through its VPN link."""
+    if run_dir is None:  # an operator's `spyh up`, not the daemon a detached one starts
+        _refuse_a_second_topology()
     if detach:
         _up_in_background(env, vpn_rtt)
         return
@@ -101,6 +103,19 @@ def up(
     finally:
         control.stop()
         supervisor.down()
+
+
+def _refuse_a_second_topology() -> None:
+    """One topology at a time: a second would take `.runs/latest-up` over, and `spyh down` would
+    then stop it and leave the first running, unseen, beside everything measured next."""
+    try:
+        running = TopologyState.load()
+    except HarnessError:
+        return  # none recorded
+    if running.toxiproxy.is_ours():
+        raise HarnessError(
+            f"a topology is already up (run folder {running.run_dir}); `spyh down` stops it"
+        )
 
 
 def _up_in_background(env: Env, vpn_rtt: int | None) -> None:

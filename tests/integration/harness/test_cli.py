@@ -33,6 +33,9 @@ def test_detached_lifecycle(spyh: Spyh) -> None:
     up = spyh("up", "--detach", "--vpn-rtt", "20")
     assert up.returncode == 0, up.stderr
     assert "topology up in the background" in up.stdout
+    second = spyh("up", "--detach")
+    assert second.returncode != 0
+    assert "a topology is already up" in second.stdout + second.stderr
     status = spyh("status")
     assert status.stdout.count("listening") >= 4, status.stdout
     assert "edge→cloud 10 ms, cloud→edge 10 ms" in status.stdout
