@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import HarnessError
+from harness.files import write_whole
 from harness.ports import is_listening
 from harness.run_folder import RUNS
 from harness.topology import Link, Side, Use
@@ -92,10 +93,7 @@ class TopologyState(BaseModel):
     cpu_idle: str = "unknown"  # whether deep idle was off while it ran (harness.cpu_idle)
 
     def save(self) -> None:
-        path = Path(self.run_dir) / STATE_FILE
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(self.model_dump_json(indent=1))
-        temporary.replace(path)  # never half-written
+        write_whole(Path(self.run_dir) / STATE_FILE, self.model_dump_json(indent=1))
 
     @classmethod
     def load(cls, run_dir: Path | None = None) -> TopologyState:

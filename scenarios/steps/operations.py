@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import secrets
 import time
 from collections import Counter
@@ -16,6 +15,7 @@ import pytest
 from ib_async import IB
 from pytest_bdd import given, parsers, then, when
 
+from harness.files import write_whole
 from harness.local_topology import release_strategy
 from harness.supervisor import Revision
 from harness.vpn import end_outage, start_outage
@@ -76,13 +76,6 @@ def strategy_file(topology: Stack) -> Path:
     return topology.run_dir / "config" / release / "strategy.yaml"
 
 
-def swap_in(path: Path, text: str) -> None:
-    """Replace the file in one step, as the kubelet swaps a ConfigMap volume's contents."""
-    temporary = path.with_suffix(".swap")
-    temporary.write_text(text)
-    os.replace(temporary, path)
-
-
 @pytest.fixture
 def bot_pids(topology: Stack) -> dict[str, int]:
     return {b.name: b.proc.pid for b in topology.supervisor.instances_of("bot")}
@@ -91,7 +84,7 @@ def bot_pids(topology: Stack) -> dict[str, int]:
 @when(parsers.parse("the strategy's order quantity is changed to {quantity:d}"))
 def change_quantity(topology: Stack, bot_pids: dict[str, int], quantity: int) -> None:
     path = strategy_file(topology)
-    swap_in(path, path.read_text().replace("quantity: 1\n", f"quantity: {quantity}\n"))
+    write_whole(path, path.read_text().replace("quantity: 1\n", f"quantity: {quantity}\n"))
 
 
 @then(parsers.parse("every bot trades {quantity:d} contracts per order without having restarted"))
@@ -114,7 +107,7 @@ def ordered_quantity(topology: Stack, quantity: int) -> None:
 
 @when("an invalid strategy is written over it")
 def invalid_strategy(topology: Stack) -> None:
-    swap_in(strategy_file(topology), "limits: [this is not a strategy\n")
+    write_whole(strategy_file(topology), "limits: [this is not a strategy\n")
 
 
 @then(parsers.parse("every bot still trades {quantity:d} contracts per order"))
@@ -130,7 +123,7 @@ def rejected_email(topology: Stack) -> None:
         15,
         "a strategy-rejected email",
     )
-    swap_in(
+    write_whole(
         strategy_file(topology),
         release_strategy(topology.supervisor.instances_of("bot")[0].release),
     )

@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from harness import components
+from harness.files import write_whole
 from harness.ports import free_port
 from harness.process import ProcessSpec, RunningProcess, log_line, start
 from system.adapters.signalr_rest import SignalRConnection, SignalRRest
@@ -229,9 +230,9 @@ order_type: MKT
 
 
 def write_strategy(path: Path, rate: int = 6000, quantity: int = 1, kill: bool = False) -> Path:
-    """The strategy file in a folder of its own, as a ConfigMap mount is."""
+    """The strategy file in a folder of its own, as a ConfigMap mount is, replaced whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(STRATEGY.format(rate=rate, quantity=quantity, kill=str(kill).lower()))
+    write_whole(path, STRATEGY.format(rate=rate, quantity=quantity, kill=str(kill).lower()))
     return path
 
 

@@ -204,6 +204,9 @@ def test_a_bad_strategy_file_is_refused_and_alerted_then_a_good_one_applies(
         15,
         "the recovery notice",
     )
+    # Each replica reloads on its own: the notice may come from a standby before the leader.
+    leader = rig.leader_of(topo.bots)
+    rig.until(lambda: leader.status().get("quantity") == 2, 15, "the leader on the new config")
     doubled = rig.make_signal()
     topo.publish(doubled)
     topo.decided([doubled])
