@@ -24,6 +24,7 @@ from rich.text import Text
 
 from harness import vpn
 from harness.control import call
+from harness.cpu_placement import CpuMode
 from harness.errors import HarnessError
 from harness.run_folder import new_run_folder
 from harness.state import TopologyState
@@ -59,6 +60,10 @@ def up(
     vpn_rtt: Annotated[
         int | None, typer.Option(min=0, max=2000, help="override the VPN round trip (ms)")
     ] = None,
+    cpus: Annotated[
+        CpuMode,
+        typer.Option(help="split: the signal path on CPUs of its own; shared: no placement"),
+    ] = CpuMode.SPLIT,
     detach: Annotated[
         bool, typer.Option(help="run in the background; `spyh down` stops it")
     ] = False,
@@ -68,19 +73,17 @@ def up(
     if run_dir is None:  # an operator's `spyh up`, not the daemon a detached one starts
         _refuse_a_second_topology()
     if detach:
-        _up_in_background(env, vpn_rtt)
+        _up_in_background(env, vpn_rtt, cpus)
         return
     from harness.control import ControlServer
     from harness.local_topology import build
-    from harness.supervisor import Supervisor
 
     local = build(env.value)
     profile = local.profile
     if vpn_rtt is not None:
         profile = VpnProfile.from_rtt(vpn_rtt, min(profile.jitter_ms, vpn_rtt // 2))
     run_dir = run_dir or new_run_folder("up")
-    supervisor = Supervisor(local.topology, run_dir, profile, env.value)
-    supervisor.alert = local.deployment_alerts(supervisor.address_from)
+    supervisor = local.supervise(run_dir, profile, env.value, cpus)
     shutdown = threading.Event()
     _stop_on_sigterm()
     seconds = supervisor.up()
@@ -92,6 +95,7 @@ def up(
         backend = supervisor.instance("backend").ports["http"]
         console.print(f"{len(supervisor.instances)} instances ready in {seconds:.1f} s")
         console.print(f"CPU idle: {supervisor.idle.status}")
+        console.print(f"CPUs: {supervisor.cpus.status}")
         console.print(f"run folder: {run_dir} (the API key is in credentials.json)")
         console.print(f"dashboard: http://127.0.0.1:{backend}/dashboard/")
         if console.is_terminal:
@@ -118,10 +122,11 @@ def _refuse_a_second_topology() -> None:
         )
 
 
-def _up_in_background(env: Env, vpn_rtt: int | None) -> None:
+def _up_in_background(env: Env, vpn_rtt: int | None, cpus: CpuMode) -> None:
     """The same `spyh up`, in its own session; returns once it is ready or names why not."""
     run_dir = new_run_folder("up")
-    argv = [sys.executable, "-m", "harness", "up", "--env", env.value, "--run-dir", str(run_dir)]
+    argv = [sys.executable, "-m", "harness", "up", "--env", env.value, "--cpus", cpus.value]
+    argv += ["--run-dir", str(run_dir)]
     if vpn_rtt is not None:
         argv += ["--vpn-rtt", str(vpn_rtt)]
     output = run_dir / "spyh-up.log"
@@ -320,6 +325,7 @@ def bench_latency(
             api,
             state.profile,
             PathPorts.of(state),
+            set(state.path_cpus),
         )
     finally:
         api.close()
@@ -328,6 +334,7 @@ def bench_latency(
         "rate_per_s": rate,
         "vpn": str(state.profile),
         "cpu_idle": state.cpu_idle,
+        "cpus": state.cpu_placement,
         **result.summary(),
     }
     if as_json:
@@ -375,7 +382,7 @@ def conformance(ctx: typer.Context) -> None:
 # -- helpers --------------------------------------------------------------------------------
 def _status_table(state: TopologyState) -> Group:
     table = Table()
-    for column in ("instance", "side", "pid", "state", "ports"):
+    for column in ("instance", "side", "pid", "state", "cpus", "ports"):
         table.add_column(column)
     for row in state.status():
         shown = (
@@ -386,8 +393,17 @@ def _status_table(state: TopologyState) -> Group:
             else "[red]dead"
         )
         ports = " ".join(f"{name}={port}" for name, port in row.ports.items())
-        table.add_row(row.instance, row.side, str(row.pid), shown, ports)
-    return Group(Text(f"spy-hybrid ({state.env}); VPN: {state.profile}"), table)
+        table.add_row(row.instance, row.side, str(row.pid), shown, _cpus_of(row.pid), ports)
+    heading = f"spy-hybrid ({state.env}); VPN: {state.profile}; CPUs: {state.cpu_placement}"
+    return Group(Text(heading), table)
+
+
+def _cpus_of(pid: int) -> str:
+    """Where the process may run now (the leader bot moves to the path's CPUs)."""
+    try:
+        return ",".join(map(str, sorted(os.sched_getaffinity(pid))))
+    except OSError:
+        return "-"
 
 
 def _on_links(action: Callable[[Toxiproxy, list[Link]], None]) -> None:

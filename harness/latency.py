@@ -9,7 +9,7 @@ import asyncio
 import gc
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +19,7 @@ import httpx
 import numpy as np
 
 from fakes.tws.instruments import expiries
+from harness.cpu_placement import running_on
 from harness.hops import HOPS, HopCapture, PathPorts
 from harness.link_probe import LinkProbe
 from harness.toxiproxy import Toxiproxy
@@ -135,12 +136,18 @@ def storm_beside_probe(
     api: Toxiproxy,
     profile: VpnProfile,
     path: PathPorts,
+    path_cpus: Set[int],
 ) -> tuple[list[Signal], Beside]:
     """`count` signals as `storm` sends them, each with a LinkProbe frame of its size across an
     identical link, and their segments on the path captured: the signals, and what was measured
-    beside them."""
+    beside them. The sending thread runs on `path_cpus` (harness.cpu_placement); the probe's
+    receiver and the capture, started before, stay where this process was."""
     frame_bytes = len(make_signal(contracts[0], 0, 30).model_dump_json()) + 48  # + the envelope
-    with HopCapture(path) as capture, LinkProbe(api, profile, frame_bytes) as probe:
+    with (
+        HopCapture(path) as capture,
+        LinkProbe(api, profile, frame_bytes) as probe,
+        running_on(path_cpus),
+    ):
         sent = storm(bus, contracts, rate_per_s, lambda n: n >= count, published=probe.mark)
     return sent, Beside(probe.delays_ms, capture.hops_ms(sent), capture.unavailable)
 

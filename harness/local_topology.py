@@ -10,6 +10,7 @@ of the environment, the same source the cluster deployment uses. Credentials are
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import os
@@ -21,18 +22,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
+import redis
 import yaml
 from azure.identity import ManagedIdentityCredential
 from azure.keyvault.secrets import SecretClient
 
 from harness import components
 from harness.chart_values import DeploymentSettings, deployment_settings
+from harness.cpu_placement import CpuMode
 from harness.errors import HarnessError
 from harness.process import ProcessSpec, http, log_line
+from harness.supervisor import Supervisor
 from harness.topology import Component, RollingUpdate, Side, Topology, Use, Wiring
 from harness.vpn import VpnProfile
 from system.adapters.notify_sendgrid import SendGridNotifier
 from system.ports import Alert
+from system.services.bot.settings import LEASE_KEY
 
 PYTHON = sys.executable
 RELEASES = Path(__file__).with_name("releases.yaml")
@@ -118,6 +123,16 @@ class LocalTopology:
     profile: VpnProfile
     credentials: LocalCredentials
     settings: DeploymentSettings
+
+    def supervise(
+        self, run_dir: Path, profile: VpnProfile, env: str, cpus: CpuMode = CpuMode.SPLIT
+    ) -> Supervisor:
+        """A supervisor for this topology, with what the cluster around it does: deployment
+        alerts by email, and the bot holding the lease on the signal path's CPUs."""
+        supervisor = Supervisor(self.topology, run_dir, profile, env, cpus=cpus)
+        supervisor.alert = self.deployment_alerts(supervisor.address_from)
+        supervisor.joins_path = lease_holder(supervisor.address_from)
+        return supervisor
 
     def deployment_alerts(
         self, address_from: Callable[[Side, Use], tuple[str, int]]
@@ -338,11 +353,18 @@ def build(env: str) -> LocalTopology:
     topology = Topology(
         (
             Component("azurite", "cloud", azurite, ports=("table",)),
-            Component("signalr", "cloud", signalr, ports=("http",)),
+            Component("signalr", "cloud", signalr, ports=("http",), on_path=True),
             Component(
                 "keyvault", "cloud", keyvault, ports=("https", "identity"), after_ready=seed_vault
             ),
-            Component("tws", "edge", tws, ports=("api", "admin"), after_ready=require_credential),
+            Component(
+                "tws",
+                "edge",
+                tws,
+                ports=("api", "admin"),
+                after_ready=require_credential,
+                on_path=True,
+            ),
             Component("redis", "edge", redis, ports=("redis",)),
             Component("sendgrid", "internet", sendgrid, ports=("http",)),
             Component("telegram", "internet", telegram, ports=("http",)),
@@ -393,6 +415,27 @@ def build(env: str) -> LocalTopology:
         )
     )
     return LocalTopology(topology, vpn_profile(settings), credentials, settings)
+
+
+def lease_holder(
+    address_from: Callable[[Side, Use], tuple[str, int]],
+) -> Callable[[], set[str] | None]:
+    """The bot replica holding the trading lease, read from Redis as the bots write it: the
+    standbys only mirror its outcomes, so it alone of them is on the signal path."""
+
+    @functools.cache  # on first use: Redis's port is chosen as the topology comes up
+    def client() -> redis.Redis:
+        host, port = address_from("edge", Use("redis", "redis"))
+        return redis.Redis(host, port, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+    def holder() -> set[str] | None:
+        try:
+            value = client().get(LEASE_KEY)
+        except redis.RedisError:
+            return None  # Redis down or restarting: leave everything where it is
+        return {value.decode().rpartition(":")[0]} if isinstance(value, bytes) else set()
+
+    return holder
 
 
 def _fake(module: str, *args: str) -> list[str]:

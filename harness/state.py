@@ -91,6 +91,8 @@ class TopologyState(BaseModel):
     links: list[LinkRecord]
     instances: dict[str, ProcessRecord]  # in start order
     cpu_idle: str = "unknown"  # whether deep idle was off while it ran (harness.cpu_idle)
+    cpu_placement: str = "unknown"  # which CPUs the signal path had (harness.cpu_placement)
+    path_cpus: list[int] = []  # where a sender joins the path; empty: not placed
 
     def save(self) -> None:
         write_whole(Path(self.run_dir) / STATE_FILE, self.model_dump_json(indent=1))

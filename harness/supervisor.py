@@ -20,6 +20,7 @@ from types import TracebackType
 
 from harness import components, vpn
 from harness.cpu_idle import ShallowIdle
+from harness.cpu_placement import CpuMode, CpuPlacement
 from harness.errors import ComponentFailed, HarnessError
 from harness.events import EventLog
 from harness.ports import LOOPBACK, free_port
@@ -73,6 +74,7 @@ class Supervisor:
         profile: VpnProfile,
         env: str = "dev",
         alert: Callable[[Alert], None] | None = None,
+        cpus: CpuMode = CpuMode.SPLIT,
     ) -> None:
         self.topology = topology
         self.alert = alert  # how the deployment controller tells operators what it did
@@ -100,12 +102,18 @@ class Supervisor:
         self._toxiproxy: RunningProcess | None = None
         self._api: Toxiproxy | None = None
         self.idle = ShallowIdle()  # as on the edge node: no deep idle while the topology runs
+        self.cpus = CpuPlacement.choose(cpus)
+        # Instances on the signal path for now, beyond the components always on it (the bot
+        # holding the trading lease); None while that cannot be told.
+        self.joins_path: Callable[[], set[str] | None] = set
+        self._moved_to_path: dict[str, int] = {}  # instance -> the pid that was moved
 
     # -- bring-up ---------------------------------------------------------------------------
     def up(self) -> float:
         """Start everything; returns the seconds it took until all instances were ready."""
         started = time.monotonic()
         self.events.record("cpu-idle", "machine", status=self.idle.hold())
+        self.events.record("cpu-placement", "machine", status=self.cpus.status)
         try:
             self._start_link_layer()
             self._start_components()
@@ -174,9 +182,11 @@ class Supervisor:
             address_from=self.address_from,
             side=component.side,
         )
-        specs = [replace(component.spec(wiring), name=name)]  # one log file per container
+        main = self.cpus.cpus_for(component.on_path)
+        aside = self.cpus.cpus_for(on_path=False)
+        specs = [replace(component.spec(wiring), name=name, cpus=main)]  # one log file each
         specs += [
-            replace(spec := sidecar(wiring), name=f"{name}.{spec.name}")
+            replace(spec := sidecar(wiring), name=f"{name}.{spec.name}", cpus=aside)
             for sidecar in component.sidecars
         ]
         with self._lock:
@@ -203,6 +213,23 @@ class Supervisor:
                     for index, container in enumerate(instance.containers):
                         if not container.alive():
                             self._restart_when_due(instance, index)
+            self._follow_the_path()
+
+    def _follow_the_path(self) -> None:
+        """Move instances onto the path's CPUs as they join it, and off as they leave it. A
+        restarted one starts off it, as its spec says, until it is moved again."""
+        if not self.cpus.path:
+            return
+        joined = self.joins_path()  # outside the lock: it may ask over the network
+        if joined is None:
+            return
+        with self._lock:
+            alive = {n: i.proc.pid for n, i in self.instances.items() if i.proc.alive()}
+            moved = {n for n, pid in self._moved_to_path.items() if alive.get(n) == pid}
+            for name in (joined ^ moved) & alive.keys():
+                self.cpus.move(alive[name], on_path=name in joined)
+                self.events.record("cpu-placement", name, on_path=name in joined)
+            self._moved_to_path = {n: alive[n] for n in joined & alive.keys()}
 
     def _restart_when_due(self, instance: Instance, index: int) -> None:
         container = instance.containers[index]
@@ -442,6 +469,8 @@ class Supervisor:
             ],
             instances=instances,
             cpu_idle=self.idle.status,
+            cpu_placement=self.cpus.status,
+            path_cpus=sorted(self.cpus.path),
         )
 
 

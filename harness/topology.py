@@ -85,6 +85,9 @@ class Component:
     # Containers beside the main one in each instance (a pod), sharing its ports and folders;
     # they start with it and stop after it, as Kubernetes' native sidecars do.
     sidecars: tuple[Callable[[Wiring], ProcessSpec], ...] = ()
+    # Its work is on the signal-to-order path: it runs on the CPUs kept for the path
+    # (harness.cpu_placement). Its sidecars never do.
+    on_path: bool = False
 
     def instances(self) -> list[str]:
         if self.replicas == 1:

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from harness.local_topology import build
-from harness.supervisor import Supervisor
 from scenarios.stack import Stack
 
 pytest_plugins = [
@@ -37,9 +36,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stack(run_dir: Path) -> Iterator[Stack]:
     """One topology for the whole session, as an operator's would be: scenarios hurt it and
     must leave it healthy again (checked after each one)."""
-    local = build(os.environ.get("SPYH_ENV", "dev"))
-    supervisor = Supervisor(local.topology, run_dir / "topology", local.profile)
-    supervisor.alert = local.deployment_alerts(supervisor.address_from)
+    env = os.environ.get("SPYH_ENV", "dev")
+    local = build(env)
+    supervisor = local.supervise(run_dir / "topology", local.profile, env)
     seconds = supervisor.up()
     (run_dir / "figures").mkdir(parents=True, exist_ok=True)
     (run_dir / "figures" / "topology-up.json").write_text(
@@ -48,6 +47,7 @@ def stack(run_dir: Path) -> Iterator[Stack]:
                 "scenario": "topology up",
                 "seconds_to_ready": round(seconds, 2),
                 "cpu_idle": supervisor.idle.status,
+                "cpus": supervisor.cpus.status,
             }
         )
     )

@@ -102,6 +102,7 @@ class Stack:
             self.supervisor.api,
             self.supervisor.profile,
             path,
+            self.supervisor.cpus.path,
         )
 
     def stream_while(

@@ -14,6 +14,9 @@ from system.edge.sqlite import Synchronous
 _SECRET = SECRET_NAME
 
 
+LEASE_KEY = "spy:edge:leader"  # holds "<replica id>:<fencing token>" (system.edge.lease_redis)
+
+
 class BotSettings(EdgeSettings, NotifySettings):
     model_config = SettingsConfigDict(env_prefix="SPY_BOT_", extra="ignore", frozen=True)
 
@@ -28,7 +31,7 @@ class BotSettings(EdgeSettings, NotifySettings):
     strategy_file: FilePath
 
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
-    lease_key: str = "spy:edge:leader"
+    lease_key: str = LEASE_KEY
     board_prefix: str = "spy:edge"
     lease_ttl_ms: int = Field(default=3000, ge=200)
     lease_renew_ms: int = Field(default=1000, ge=50)

@@ -11,6 +11,7 @@ import pytest
 
 from harness import components
 from harness.cpu_idle import PM_QOS_DEVICE
+from harness.cpu_placement import CpuMode
 from harness.errors import ComponentFailed
 from harness.process import ProcessSpec, http, log_line
 from harness.supervisor import Supervisor
@@ -218,3 +219,77 @@ def test_sidecars_start_with_their_pod_restart_alone_and_stop_with_it(tmp_path: 
         assert set(supervisor.state().instances) == {"azurite", "app", "app.shipper"}
         supervisor.stop("app")
         assert not any(c.alive() for c in app.containers)
+
+
+def sleeper(w: Wiring) -> ProcessSpec:
+    return ProcessSpec(
+        "sleeper", [sys.executable, "-c", "import time; time.sleep(600)"], lambda _: True
+    )
+
+
+# On the signal path, with a sidecar that is not.
+ON_PATH = Component("signalr", "cloud", client, ports=("http",), sidecars=(sleeper,), on_path=True)
+
+
+def _cpus(pid: int) -> set[int]:
+    """Where every thread of the process may run (one set when they agree)."""
+    threads = {frozenset(os.sched_getaffinity(int(t))) for t in os.listdir(f"/proc/{pid}/task")}
+    assert len(threads) == 1, f"threads of {pid} disagree: {threads}"
+    return set(next(iter(threads)))
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU cannot be split")
+def test_the_path_runs_on_its_own_cpus_and_an_instance_joining_it_is_moved(
+    tmp_path: Path,
+) -> None:
+    topology = Topology((*TOPOLOGY.components, ON_PATH))
+    leader: set[str] | None = set()
+    with Supervisor(topology, tmp_path, VpnProfile(1, 1)) as supervisor:
+        supervisor.joins_path = lambda: leader
+        path, background = set(supervisor.cpus.path), set(supervisor.cpus.background)
+        assert path
+        assert background
+        assert not path & background
+        signalr = supervisor.instance("signalr")
+        assert _cpus(signalr.proc.pid) == path
+        assert _cpus(signalr.containers[1].pid) == background  # its sidecar
+        assert _cpus(supervisor.instance("azurite").proc.pid) == background  # node's threads too
+        assert _cpus(supervisor.instance("client-0").proc.pid) == background
+        assert supervisor.state().path_cpus == sorted(path)
+
+        def placed(name: str, cpus: set[int]) -> bool:
+            deadline = time.monotonic() + 5
+            while _cpus(supervisor.instance(name).proc.pid) != cpus:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+            return True
+
+        leader = {"client-0"}
+        assert placed("client-0", path)
+        leader = None  # cannot be told: everything stays where it is
+        time.sleep(0.3)
+        assert _cpus(supervisor.instance("client-0").proc.pid) == path
+        leader = {"client-1"}
+        assert placed("client-1", path)
+        assert placed("client-0", background)
+        supervisor.kill("client-1")  # restarted where its spec says, then moved back
+        assert placed("client-1", path)
+        moves = [e for e in supervisor.events.read() if e["kind"] == "cpu-placement"]
+        assert moves[0]["status"] == supervisor.cpus.status
+        assert {(e["subject"], e.get("on_path")) for e in moves[1:]} == {
+            ("client-0", True),
+            ("client-0", False),
+            ("client-1", True),
+        }
+
+
+def test_shared_cpus_place_nothing(tmp_path: Path) -> None:
+    topology = Topology((*TOPOLOGY.components, ON_PATH))
+    with Supervisor(topology, tmp_path, VpnProfile(1, 1), cpus=CpuMode.SHARED) as supervisor:
+        everywhere = os.sched_getaffinity(0)
+        containers = [c for i in supervisor.instances.values() for c in i.containers]
+        assert len(containers) == 6
+        assert all(_cpus(c.pid) == everywhere for c in containers)
+        assert supervisor.state().path_cpus == []
+        assert supervisor.state().cpu_placement.startswith("shared: ")
