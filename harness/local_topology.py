@@ -419,21 +419,24 @@ def build(env: str) -> LocalTopology:
 
 def lease_holder(
     address_from: Callable[[Side, Use], tuple[str, int]],
-) -> Callable[[], set[str] | None]:
-    """The bot replica holding the trading lease, read from Redis as the bots write it: the
-    standbys only mirror its outcomes, so it alone of them is on the signal path."""
+) -> Callable[[], dict[str, str] | None]:
+    """The bot replica holding the trading lease, with its fencing token, read from Redis as the
+    bots write it: the standbys only mirror its outcomes, so it alone of them is on the path."""
 
     @functools.cache  # on first use: Redis's port is chosen as the topology comes up
     def client() -> redis.Redis:
         host, port = address_from("edge", Use("redis", "redis"))
         return redis.Redis(host, port, socket_timeout=0.5, socket_connect_timeout=0.5)
 
-    def holder() -> set[str] | None:
+    def holder() -> dict[str, str] | None:
         try:
             value = client().get(LEASE_KEY)
         except redis.RedisError:
             return None  # Redis down or restarting: leave everything where it is
-        return {value.decode().rpartition(":")[0]} if isinstance(value, bytes) else set()
+        if not isinstance(value, bytes):
+            return {}
+        replica, _, token = value.decode().rpartition(":")
+        return {replica: token}
 
     return holder
 

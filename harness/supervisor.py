@@ -103,9 +103,11 @@ class Supervisor:
         self._api: Toxiproxy | None = None
         self.idle = ShallowIdle()  # as on the edge node: no deep idle while the topology runs
         self.cpus = CpuPlacement.choose(cpus)
-        # Instances on the signal path for now, beyond the components always on it (the bot
-        # holding the trading lease); None while that cannot be told.
-        self.joins_path: Callable[[], set[str] | None] = set
+        # Instances on the signal path for now beyond the components always on it, each with
+        # its tenure (the bot holding the trading lease, and the lease's fencing token); None
+        # while that cannot be told.
+        self.joins_path: Callable[[], dict[str, str] | None] = dict
+        self._tenures: dict[str, tuple[str, int]] = {}  # instance -> (tenure, pid holding it)
         self._moved_to_path: dict[str, int] = {}  # instance -> the pid that was moved
 
     # -- bring-up ---------------------------------------------------------------------------
@@ -216,8 +218,7 @@ class Supervisor:
             self._follow_the_path()
 
     def _follow_the_path(self) -> None:
-        """Move instances onto the path's CPUs as they join it, and off as they leave it. A
-        restarted one starts off it, as its spec says, until it is moved again."""
+        """Move instances onto the path's CPUs as they join it, and off as they leave it."""
         if not self.cpus.path:
             return
         joined = self.joins_path()  # outside the lock: it may ask over the network
@@ -225,11 +226,22 @@ class Supervisor:
             return
         with self._lock:
             alive = {n: i.proc.pid for n, i in self.instances.items() if i.proc.alive()}
+            # A tenure is the process's that was running when it began: one restarted since
+            # (same name, new pid: a killed leader whose lease has not expired yet) starts off
+            # the path, as its spec says, and joins it only with a tenure of its own.
+            self._tenures = {
+                name: held
+                if (held := self._tenures.get(name)) and held[0] == tenure
+                # a new tenure's holder is the process running now
+                else (tenure, alive.get(name, 0))
+                for name, tenure in joined.items()
+            }
+            holding = {n for n, (_, pid) in self._tenures.items() if alive.get(n) == pid}
             moved = {n for n, pid in self._moved_to_path.items() if alive.get(n) == pid}
-            for name in (joined ^ moved) & alive.keys():
-                self.cpus.move(alive[name], on_path=name in joined)
-                self.events.record("cpu-placement", name, on_path=name in joined)
-            self._moved_to_path = {n: alive[n] for n in joined & alive.keys()}
+            for name in holding ^ moved:
+                self.cpus.move(alive[name], on_path=name in holding)
+                self.events.record("cpu-placement", name, on_path=name in holding)
+            self._moved_to_path = {n: alive[n] for n in holding}
 
     def _restart_when_due(self, instance: Instance, index: int) -> None:
         container = instance.containers[index]

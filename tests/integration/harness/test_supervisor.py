@@ -243,7 +243,7 @@ def test_the_path_runs_on_its_own_cpus_and_an_instance_joining_it_is_moved(
     tmp_path: Path,
 ) -> None:
     topology = Topology((*TOPOLOGY.components, ON_PATH))
-    leader: set[str] | None = set()
+    leader: dict[str, str] | None = {}
     with Supervisor(topology, tmp_path, VpnProfile(1, 1)) as supervisor:
         supervisor.joins_path = lambda: leader
         path, background = set(supervisor.cpus.path), set(supervisor.cpus.background)
@@ -265,23 +265,32 @@ def test_the_path_runs_on_its_own_cpus_and_an_instance_joining_it_is_moved(
                 time.sleep(0.05)
             return True
 
-        leader = {"client-0"}
+        leader = {"client-0": "1"}
         assert placed("client-0", path)
         leader = None  # cannot be told: everything stays where it is
         time.sleep(0.3)
         assert _cpus(supervisor.instance("client-0").proc.pid) == path
-        leader = {"client-1"}
+        leader = {"client-1": "2"}
         assert placed("client-1", path)
         assert placed("client-0", background)
-        supervisor.kill("client-1")  # restarted where its spec says, then moved back
+        # Killed, it is restarted off the path: the tenure it still names was its predecessor's.
+        killed = supervisor.instance("client-1").proc.pid
+        supervisor.kill("client-1")
+        deadline = time.monotonic() + 10
+        while supervisor.instance("client-1").proc.pid == killed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert _cpus(supervisor.instance("client-1").proc.pid) == background
+        leader = {"client-1": "3"}  # a tenure of its own
         assert placed("client-1", path)
         moves = [e for e in supervisor.events.read() if e["kind"] == "cpu-placement"]
         assert moves[0]["status"] == supervisor.cpus.status
-        assert {(e["subject"], e.get("on_path")) for e in moves[1:]} == {
-            ("client-0", True),
+        assert sorted((e["subject"], e["on_path"]) for e in moves[1:]) == [
             ("client-0", False),
+            ("client-0", True),
             ("client-1", True),
-        }
+            ("client-1", True),
+        ]
 
 
 def test_shared_cpus_place_nothing(tmp_path: Path) -> None:
