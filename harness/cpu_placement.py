@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Set
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
+
+_PASSES = 5  # a pass that moves nothing ends it; threads are not started that fast for long
 
 
 class CpuMode(StrEnum):
@@ -58,16 +59,18 @@ class CpuPlacement:
         return self.path if on_path else self.background
 
     def move(self, pid: int, on_path: bool) -> None:
-        """Every thread of a running process (threads it starts later inherit it)."""
+        """Every thread of a running process. A thread started meanwhile by one not moved yet
+        would stay behind, so it goes round until a pass finds every thread there."""
         cpus = self.cpus_for(on_path)
         if cpus is None:
             return
-        try:
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                with suppress(ProcessLookupError):  # that thread has just ended
-                    os.sched_setaffinity(int(task.name), cpus)
-        except FileNotFoundError:  # so has the process: it starts where its spec says
-            return
+        for _ in range(_PASSES):
+            try:
+                threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+            except FileNotFoundError:  # the process has ended
+                return
+            if not [t for t in threads if _set_affinity(t, cpus)]:
+                return
 
 
 @contextmanager
@@ -85,12 +88,15 @@ def running_on(cpus: Set[int]) -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
-def taskset_argv(cpus: frozenset[int] | None, argv: list[str]) -> list[str]:
-    """`argv` started on `cpus` (util-linux's taskset execs it: same pid, every thread placed
-    from the first instruction, which no call after the start can promise of a Go program)."""
-    if cpus is None:
-        return argv
-    return ["taskset", "--cpu-list", _cpu_list(cpus), *argv]
+def _set_affinity(thread: int, cpus: frozenset[int]) -> bool:
+    """Whether the thread had to be moved (not if it was there already, or has ended)."""
+    try:
+        if os.sched_getaffinity(thread) == cpus:
+            return False
+        os.sched_setaffinity(thread, cpus)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _cpu_list(cpus: frozenset[int]) -> str:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 
-from harness.cpu_placement import taskset_argv
 from harness.errors import ComponentFailed
 from harness.ports import LOOPBACK, is_listening
 
@@ -52,7 +51,6 @@ class ProcessSpec:
     stop_grace_s: float = 10.0
     # What the program treats as "shut down cleanly" (Docker's STOPSIGNAL): most take SIGTERM.
     stop_signal: signal.Signals = signal.SIGTERM
-    cpus: frozenset[int] | None = None  # where it runs (harness.cpu_placement); None: anywhere
 
 
 class RunningProcess:
@@ -130,7 +128,7 @@ def launch(spec: ProcessSpec, log_dir: Path) -> RunningProcess:
     with log_path.open("ab") as log:
         try:
             popen = subprocess.Popen(
-                taskset_argv(spec.cpus, list(spec.argv)),
+                list(spec.argv),
                 cwd=spec.cwd,
                 env={**os.environ, **spec.env},
                 stdin=subprocess.DEVNULL,

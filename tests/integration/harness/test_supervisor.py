@@ -290,6 +290,7 @@ def test_the_path_runs_on_its_own_cpus_and_an_instance_joining_it_is_moved(
             ("client-0", True),
             ("client-1", True),
             ("client-1", True),
+            ("signalr", True),
         ]
 
 

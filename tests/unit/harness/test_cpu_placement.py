@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.cpu_placement import CpuMode, CpuPlacement, taskset_argv
+from harness.cpu_placement import CpuMode, CpuPlacement
 
 
 @pytest.mark.parametrize(
@@ -29,13 +29,3 @@ def test_shared_or_a_single_cpu_places_nothing(mode: CpuMode, available: set[int
     assert placement.cpus_for(on_path=True) is None
     assert placement.cpus_for(on_path=False) is None
     assert placement.status.startswith("shared: ")
-
-
-def test_a_placed_command_is_started_by_taskset_and_an_unplaced_one_as_it_is() -> None:
-    assert taskset_argv(frozenset({3, 1}), ["redis-server"]) == [
-        "taskset",
-        "--cpu-list",
-        "1,3",
-        "redis-server",
-    ]
-    assert taskset_argv(None, ["redis-server"]) == ["redis-server"]
