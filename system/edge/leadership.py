@@ -12,6 +12,12 @@ that becomes ineligible gives the lease back at once, so that a standby which do
 signals takes over (a successor that won the lease in a rolling update before it had subscribed
 once missed a signal). If no replica is eligible (a VPN outage closes every session), no one
 leads until a session opens again; what arrived meanwhile is reconciled by the next leader.
+
+A replica that starts while the lease is held defers to the standbys already running: it does
+not compete until one TTL after its start. A killed leader restarted in place would otherwise
+race the standbys for its own expiring lease and, once in three, win it with a cold process
+(the standbys have watched the leader's outcomes all along); alone, it still leads within the
+TTL of its start. A replica that finds no lease (a fresh deployment) competes at once.
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ class Leadership:
         self._monotonic = monotonic
         self._eligible = eligible
         self._changed = asyncio.Event()
+        self._started = monotonic()
+        self._defer_until: float | None = None  # decided when it is first eligible
         self.token: int | None = None
         self.reachable = False  # the last lease call got an answer
         self._valid_until = 0.0
@@ -91,6 +99,8 @@ class Leadership:
                 await self._release("not eligible to lead")
             return self._timing.acquire_every_s
         if self.token is None:
+            if not await self._may_compete(sent):
+                return self._timing.acquire_every_s
             token = await self._call(sent, self._lease.acquire)
             if isinstance(token, int):
                 self.token = token
@@ -107,6 +117,16 @@ class Leadership:
             self._lose("lease taken over" if renewed is False else "lease renewal timed out")
             return self._timing.acquire_every_s
         return self._timing.renew_every_s
+
+    async def _may_compete(self, sent: float) -> bool:
+        if self._defer_until is None:
+            held = await self._call(sent, self._lease.held)
+            if held is None:  # no answer: ask again at the next step
+                return False
+            self._defer_until = self._started + self._timing.ttl_s if held else 0.0
+            if held:
+                log.info("the lease is held: deferring to the standbys for one TTL from start")
+        return sent >= self._defer_until
 
     def _lose(self, why: str) -> None:
         log.warning("leadership lost: %s", why)

@@ -57,6 +57,9 @@ class RedisLease:
         )
         return None if token is None else int(token)
 
+    async def held(self) -> bool:
+        return bool(await self.redis.exists(self.key))
+
     async def renew(self, token: int) -> bool:
         renewed: Any = await self._renew(keys=[self.key], args=[self.fence(token), self.ttl_ms])
         return bool(renewed)

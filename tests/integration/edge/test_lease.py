@@ -35,12 +35,15 @@ async def redis(redis_server: int) -> AsyncIterator[Redis]:
 async def test_one_holder_at_a_time_with_growing_fencing_tokens(redis: Redis) -> None:
     first = RedisLease(redis, "lease", "bot-1", ttl_ms=300)
     second = RedisLease(redis, "lease", "bot-2", ttl_ms=300)
+    assert not await second.held()
     token = await first.acquire()
     assert token == 1
+    assert await second.held()
     assert await second.acquire() is None
     assert await first.renew(token)
     assert not await second.renew(token)  # a renewal needs the holder's own value
     await asyncio.sleep(0.4)  # the holder died: its lease expires
+    assert not await second.held()
     taken = await second.acquire()
     assert taken == 2
     assert not await first.renew(token)  # the deposed holder learns it at its next renewal

@@ -22,6 +22,13 @@ class Clock:
         return self.t
 
 
+def free_lease() -> AsyncMock:
+    """A lease no replica holds when the first one asks."""
+    lease = AsyncMock()
+    lease.held.return_value = False
+    return lease
+
+
 def leadership(lease: Mock, clock: Clock) -> tuple[Leadership, Mock, Mock]:
     gained, lost = Mock(), Mock()
     return Leadership(lease, TIMING, gained, lost, monotonic=clock), gained, lost
@@ -30,7 +37,7 @@ def leadership(lease: Mock, clock: Clock) -> tuple[Leadership, Mock, Mock]:
 class TestLeadership:
     async def test_acquiring_grants_trading_until_ttl_minus_safety(self) -> None:
         clock = Clock()
-        lease = AsyncMock()
+        lease = free_lease()
         lease.acquire.return_value = 7
         lead, gained, _ = leadership(lease, clock)
         assert not lead.may_trade()
@@ -44,7 +51,7 @@ class TestLeadership:
 
     async def test_a_refused_renewal_ends_leadership_at_once(self) -> None:
         clock = Clock()
-        lease = AsyncMock()
+        lease = free_lease()
         lease.acquire.return_value = 7
         lease.renew.return_value = False
         lead, _, lost = leadership(lease, clock)
@@ -56,7 +63,7 @@ class TestLeadership:
 
     async def test_an_unreachable_redis_ends_trading_before_the_lease_expires(self) -> None:
         clock = Clock()
-        lease = AsyncMock()
+        lease = free_lease()
         lease.acquire.return_value = 7
         lease.renew.side_effect = RedisConnectionError("down")
         lead, _, lost = leadership(lease, clock)
@@ -72,7 +79,7 @@ class TestLeadership:
 
     async def test_renewal_extends_from_when_it_was_sent(self) -> None:
         clock = Clock()
-        lease = AsyncMock()
+        lease = free_lease()
         lease.acquire.return_value = 7
         lease.renew.return_value = True
         lead, _, _ = leadership(lease, clock)
@@ -83,7 +90,7 @@ class TestLeadership:
         assert lead.may_trade()
 
     async def test_release_gives_the_lease_back(self) -> None:
-        lease = AsyncMock()
+        lease = free_lease()
         lease.acquire.return_value = 3
         lead, _, lost = leadership(lease, Clock())
         await lead.step()
@@ -93,7 +100,7 @@ class TestLeadership:
 
     async def test_a_replica_without_its_signals_neither_competes_nor_holds(self) -> None:
         subscribed = False
-        lease = AsyncMock()
+        lease = free_lease()
         lease.acquire.return_value = 4
         lease.renew.return_value = True
         gained, lost = Mock(), Mock()
@@ -116,7 +123,7 @@ class TestLeadership:
 
     async def test_a_change_of_eligibility_is_acted_on_without_waiting(self) -> None:
         subscribed = False
-        lease = AsyncMock()
+        lease = free_lease()
         lease.acquire.return_value = 5
         gained = asyncio.Event()
         slow = LeaseTiming(ttl_s=7200, renew_every_s=3600, acquire_every_s=3600, safety_s=1)
@@ -130,6 +137,34 @@ class TestLeadership:
         finally:
             running.cancel()
         assert lead.token == 5
+
+    async def test_a_replica_started_while_the_lease_is_held_defers_for_one_ttl(self) -> None:
+        clock = Clock()
+        lease = AsyncMock()
+        lease.held.return_value = True  # its killed predecessor's, or a leader's
+        lease.acquire.return_value = 9
+        lead, gained, _ = leadership(lease, clock)  # started at t = 100
+        clock.t += 1.5  # subscribed: first eligible
+        assert await lead.step() == TIMING.acquire_every_s
+        clock.t += 1.49
+        await lead.step()
+        lease.acquire.assert_not_awaited()  # the standbys get the expired lease first
+        clock.t += 0.01  # one TTL from its start: alone, it leads
+        await lead.step()
+        gained.assert_called_once_with(9)
+        lease.held.assert_awaited_once()
+
+    async def test_a_replica_that_cannot_tell_whether_the_lease_is_held_asks_again(
+        self,
+    ) -> None:
+        lease = free_lease()
+        lease.held.side_effect = [RedisConnectionError("down"), False]
+        lease.acquire.return_value = 2
+        lead, gained, _ = leadership(lease, Clock())
+        await lead.step()
+        lease.acquire.assert_not_awaited()
+        await lead.step()
+        gained.assert_called_once_with(2)
 
     def test_renewal_must_beat_the_deadline(self) -> None:
         with pytest.raises(ValueError, match="renewal must come sooner"):
