@@ -357,14 +357,10 @@ def build(env: str) -> LocalTopology:
             Component(
                 "keyvault", "cloud", keyvault, ports=("https", "identity"), after_ready=seed_vault
             ),
-            Component(
-                "tws",
-                "edge",
-                tws,
-                ports=("api", "admin"),
-                after_ready=require_credential,
-                on_path=True,
-            ),
+            # Not on the path: the gateway is a pod of its own, and its market-data steps (every
+            # 250 ms, a hundred subscriptions) delayed the bot and SignalR beside it on the
+            # path's CPU (harness.cpu_placement). Orders are timed at its socket, by the kernel.
+            Component("tws", "edge", tws, ports=("api", "admin"), after_ready=require_credential),
             Component("redis", "edge", redis, ports=("redis",)),
             Component("sendgrid", "internet", sendgrid, ports=("http",)),
             Component("telegram", "internet", telegram, ports=("http",)),
