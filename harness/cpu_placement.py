@@ -92,12 +92,13 @@ def running_on(cpus: Set[int]) -> Iterator[None]:
 
 
 def _set_affinity(thread: int, cpus: frozenset[int]) -> bool:
-    """Whether the thread had to be moved (not if it was there already, or has ended)."""
+    """Whether the thread had to be moved (not if it was there already, has ended, or may not
+    be moved: placement is an optimisation, never a reason to stop supervising)."""
     try:
         if os.sched_getaffinity(thread) == cpus:
             return False
         os.sched_setaffinity(thread, cpus)
-    except ProcessLookupError:
+    except OSError:
         return False
     return True
 
