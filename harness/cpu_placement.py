@@ -6,14 +6,13 @@ On this 2-core VM the tail of signal-to-order latency is other processes' work o
 a standby's, a forwarder's, Azurite's, the gateway simulator's market-data steps. With the
 leader bot, the SignalR service and the sender on CPU 0 and everything else on CPU 1
 (Toxiproxy, the network, on both), the p99 from signal to order received was lower in 4 of 4
-interleaved pairs of fresh topologies (21.3 against 23.0 ms on average, 15 ms one way; `spyh up
---cpus split|shared`, the gateway then still on CPU 0). Moving the gateway to CPU 1 lowered it
-in 3 of 4 more pairs (21.3 against 22.2 ms) and the bot's own p99 hop from 1.9-5.8 to 1.9-2.8
-ms: the gateway's quotes, every 250 ms, had held up the signals arriving as they went out (66
-of 1,200 signals slowed by 2-6 ms, 4 with a 1 s step). Its acknowledgements, now beside the
-background, came about 1 ms later at p99. The three bots together on CPU 0 gained less than half
-as much as the leader alone: the standbys' work was then beside the leader's. Lowering the
-background's priority (SCHED_IDLE) changed nothing.
+interleaved pairs of fresh topologies (21.2 against 22.7 ms on average, 15 ms one way; `spyh up
+--cpus split|shared`), the bot's own p99 hop 1.4-2.0 against 3.8-4.9 ms and SignalR's 1.1-1.5
+against 1.8-3.9 ms. The gateway is off the path: its quotes, every 250 ms, held up the signals
+arriving as they went out (66 of 1,200 signals slowed by 2-6 ms, 4 with a 1 s step); beside the
+background, its acknowledgements come about as fast as unplaced. The three bots together on
+CPU 0 gained less than half as much as the leader alone: the standbys' work was then beside the
+leader's. Lowering the background's priority (SCHED_IDLE) changed nothing.
 """
 
 from __future__ import annotations
