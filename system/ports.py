@@ -119,6 +119,10 @@ class Broker(Protocol):
         """Write the order to the broker; returns its broker order id once it is written."""
         ...
 
+    def rehearse(self, intent: OrderIntent) -> None:
+        """Do what `place` does before the write (build and encode the order), send nothing."""
+        ...
+
     async def cancel(self, order_ref: str, broker_order_id: int) -> bool:
         """Ask the broker to cancel; False if it does not know the order at all (proof that
         the order never reached it), True if it does (the outcome comes as an OrderEvent)."""

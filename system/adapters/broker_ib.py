@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from ib_async import IB, Contract, Trade
 from ib_async import Order as IbOrder
+from ib_async.client import Client
 from ib_async.ib import StartupFetch
 from ib_async.objects import CommissionReport, Fill, TradeLogEntry
 from ib_async.order import OrderStatus as IbOrderStatus
@@ -98,6 +99,24 @@ def _contract_fields(contract: OptionContract) -> dict[str, Any]:
     }
 
 
+class _Rehearsal(Client):
+    """Encodes messages exactly as the session's client does, at its server version, and sends
+    none of them: `IbBroker.rehearse` runs the order encoding between signals."""
+
+    def __init__(self, session: Client) -> None:
+        super().__init__(session.wrapper)  # type: ignore[no-untyped-call]
+        self._session = session
+
+    def isConnected(self) -> bool:
+        return True
+
+    def serverVersion(self) -> int:
+        return self._session.serverVersion()
+
+    def sendMsg(self, msg: str) -> None:
+        pass
+
+
 class IbBroker:
     def __init__(
         self,
@@ -127,6 +146,8 @@ class IbBroker:
         self._connect_error = ""
         self._cancels: dict[int, asyncio.Future[bool]] = {}
         self._next_order: IbOrder | None = IbOrder()
+        self._rehearsal = _Rehearsal(self._ib.client)
+        self._rehearsal_order = IbOrder()
         self.credential_version: str | None = None
         self._ib.orderStatusEvent += self._on_status
         self._ib.commissionReportEvent += self._on_commission
@@ -201,27 +222,35 @@ class IbBroker:
     async def place(self, intent: OrderIntent) -> int:
         if not self.connected:
             raise ConnectionError("not connected to IB Gateway")
-        if intent.order_type is OrderType.MARKET:
-            order_type, limit = "MKT", UNSET_DOUBLE
-        elif intent.order_type is OrderType.LIMIT and intent.limit_price is not None:
-            order_type, limit = "LMT", float(intent.limit_price)
-        else:
-            raise ValueError(f"{intent.order_type.value} orders are not supported")
         order, self._next_order = self._next_order or IbOrder(), None
-        order.orderType = order_type
-        order.action = intent.side.value
-        order.totalQuantity = intent.quantity
-        order.lmtPrice = limit
-        order.orderRef = intent.order_ref
-        order.tif = intent.time_in_force.value
-        if self._account:
-            order.account = self._account
+        self._fill(order, intent)
         client = self._ib.client
         order_id = client.getReqId()
         # Encoded and written to the gateway socket now (queued past 45 messages a second):
         client.placeOrder(order_id, _encoded_contract(intent.contract), order)  # type: ignore[no-untyped-call]
         asyncio.get_running_loop().call_soon(self._record_new, intent.contract, order, order_id)
         return order_id
+
+    def rehearse(self, intent: OrderIntent) -> None:
+        """Build and encode `intent`'s order as `place` does, on a client that sends nothing."""
+        if self.connected:
+            self._fill(self._rehearsal_order, intent)
+            contract = _encoded_contract(intent.contract)
+            self._rehearsal.placeOrder(0, contract, self._rehearsal_order)  # type: ignore[no-untyped-call]
+
+    def _fill(self, order: IbOrder, intent: OrderIntent) -> None:
+        if intent.order_type is OrderType.MARKET:
+            order.orderType, order.lmtPrice = "MKT", UNSET_DOUBLE
+        elif intent.order_type is OrderType.LIMIT and intent.limit_price is not None:
+            order.orderType, order.lmtPrice = "LMT", float(intent.limit_price)
+        else:
+            raise ValueError(f"{intent.order_type.value} orders are not supported")
+        order.action = intent.side.value
+        order.totalQuantity = intent.quantity
+        order.orderRef = intent.order_ref
+        order.tif = intent.time_in_force.value
+        if self._account:
+            order.account = self._account
 
     def _record_new(self, contract: OptionContract, order: IbOrder, order_id: int) -> None:
         """The rest of IB.placeOrder (ib_async 2.x) for a new order: the trade recorded and

@@ -68,6 +68,7 @@ class TolerantJSONProtocol(JSONProtocol):
         self._targets = targets
         self._on_drop = on_drop
         self.frame_ns = 0
+        self._last_signals = ""  # the last signal invocation decoded: the one rehearsed
 
     def decode(self, raw_message: str | bytes) -> list[Message]:
         self.frame_ns = time.monotonic_ns()
@@ -91,7 +92,13 @@ class TolerantJSONProtocol(JSONProtocol):
             return None
         if call.target not in self._targets:
             return None
+        self._last_signals = item
         return InvocationMessage(call.invocationId, call.target, call.arguments, call.headers)
+
+    def rehearse(self) -> InvocationMessage | None:
+        """The last signal invocation, decoded and validated again (and delivered to no one):
+        the decoding's share of Trader.rehearse."""
+        return self._signals(self._last_signals) if self._last_signals else None
 
     def _message(self, item: str) -> Message | None:
         try:
@@ -147,6 +154,11 @@ class SignalRSubscription:
         """Monotonic time of the last frame received (a signal or the service's keepalive
         ping): how the watchdog knows the cloud-to-edge direction of the link carries traffic."""
         return self._protocol.frame_ns if self._protocol is not None else 0
+
+    def rehearse(self) -> None:
+        """The decoding's share of a rehearsal of the hot path (Trader.rehearse)."""
+        if self._protocol is not None:
+            self._protocol.rehearse()
 
     def _state(self, up: bool) -> None:
         self.connected = up

@@ -232,6 +232,18 @@ class Ledger:
         outermost transaction rolls back, what is kept in memory is read again from the file."""
         return transaction(self._conn, self._reload)
 
+    def rehearse(self, signal_id: str) -> None:
+        """Open a write transaction, look `signal_id` up as observe and intend do, roll back:
+        the hot path's locks and pages without a change (Trader.rehearse)."""
+        if self._conn.in_transaction:
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("SELECT 1 FROM signals WHERE id = ?", (signal_id,)).fetchall()
+            self._conn.execute("SELECT 1 FROM orders WHERE signal_id = ?", (signal_id,)).fetchall()
+        finally:
+            self._conn.execute("ROLLBACK")
+
     def _reload(self) -> None:
         self._book = _Book.load(self._conn, time.time_ns())
 

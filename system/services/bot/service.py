@@ -173,12 +173,22 @@ class Bot:
                 s.checkpoint_s, lambda: asyncio.to_thread(checkpoint, s.ledger_file), "checkpoint"
             ),
         }
+        if s.rehearse_every_ms > 0:
+            loops["rehearsal"] = runtime.every(
+                s.rehearse_every_ms / 1000, self._rehearse, "rehearsal"
+            )
         if s.ib_credential_secret:
             loops["credential"] = runtime.every(
                 s.credential_check_s, self._check_credential, "credential"
             )
         loop = asyncio.get_running_loop()
         self._tasks = {name: loop.create_task(work, name=name) for name, work in loops.items()}
+
+    async def _rehearse(self) -> None:
+        """The leader's hot path, decoding included, on its last signal (Trader.rehearse)."""
+        if self.trader.trading:
+            self.subscription.rehearse()
+            await self.trader.rehearse()
 
     async def _sample(self, sampler: Sampler) -> None:
         now = SystemClock().now()

@@ -54,6 +54,8 @@ class BotSettings(EdgeSettings, NotifySettings):
 
     sweep_s: float = Field(default=1.0, gt=0)
     expiry_margin_ms: int = Field(default=50, ge=0)  # a signal this close to expiry is not traded
+    # The leader rehearses its hot path this often between signals (Trader.rehearse); 0: never.
+    rehearse_every_ms: float = Field(default=1.0, ge=0)
     metrics_sample_s: float = Field(default=60.0, gt=0)
     confirmation_digest_s: float = Field(default=60.0, gt=0)  # fills confirmed in one email
 

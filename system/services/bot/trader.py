@@ -99,6 +99,7 @@ class Trader:
         self._queued = asyncio.Event()
         self.halted: str | None = None
         self.last_reconciled: datetime | None = None
+        self._rehearsed: Signal | None = None  # the last signal traded: the one rehearsed
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class Trader:
     async def consume(self, received: ReceivedSignal) -> None:
         now = self._clock.now()
         if self.trading:
+            self._rehearsed = received.signal
             await self._trade(received.signal, received.received_ns, now, observe=True)
         elif self.ledger.observe(received.signal, now):
             self.metrics.signals_taken.inc()  # decided by the leader, or later
@@ -211,6 +213,25 @@ class Trader:
         if not self.ledger.intend(intent, token, now, time.time_ns()):
             return None
         return intent
+
+    async def rehearse(self) -> None:
+        """The hot path on the last signal traded, with nothing recorded and nothing sent:
+        strategy, risk, a ledger transaction rolled back, the order encoded. Run every
+        millisecond or so between signals, it keeps that path's code and data in the CPU's
+        caches, as trading systems do: on a VM whose caches other tenants share, a path left
+        cold for the 50 ms between signals ran several times slower than the same path warm."""
+        signal = self._rehearsed
+        if signal is None or not self.trading:
+            return
+        now = self._clock.now()
+        positions = await self.broker.positions()
+        config = self.strategy.current
+        intent = config.intent(signal)
+        if isinstance(intent, str):
+            return
+        assess(signal, intent, self._limits(config), self._exposure(now, positions), now)
+        self.ledger.rehearse(signal.id)
+        self.broker.rehearse(intent)
 
     def _limits(self, config: StrategyConfig) -> RiskLimits:
         if self.halted is None or config.limits.kill_switch:

@@ -75,3 +75,28 @@ async def test_a_new_order_is_written_and_kept_as_ib_async_keeps_it(
         assert [e.status for e in trade.log] == [e.status for e in expected.log]
     assert broker._ib.openTrades() == broker._ib.trades()
     assert announced.call_count == 2
+
+
+async def test_a_rehearsal_encodes_what_place_writes_and_writes_nothing() -> None:
+    broker = IbBroker("127.0.0.1", 4002, 7, id_floor=lambda: 1)
+    client = broker._ib.client
+    client.isReady = client.isConnected = lambda: True  # type: ignore[method-assign]
+    client._serverVersion = 176  # as the gateway announced it at connect
+    client.updateReqId(41)  # type: ignore[no-untyped-call]
+    broker._link_ok.set()
+    written: list[bytes] = []
+    rehearsed: list[str] = []
+    client.conn.sendMsg = written.append  # type: ignore[method-assign]  # the socket
+    broker._rehearsal.sendMsg = rehearsed.append  # type: ignore[method-assign]  # kept to compare
+    intent = make_intent(make_signal(), quantity=2)
+    try:
+        broker.rehearse(intent)
+        assert written == []
+        await broker.place(intent)
+    finally:
+        client.isReady = client.isConnected = lambda: False  # type: ignore[method-assign]
+    [sent], [encoded] = written, rehearsed
+    theirs, ours = sent[4:].decode().split("\0"), encoded.split("\0")
+    assert (theirs[1], ours[1]) == ("41", "0")  # a rehearsal takes no order id
+    assert theirs[:1] + theirs[2:] == ours[:1] + ours[2:]
+    assert intent.order_ref in theirs

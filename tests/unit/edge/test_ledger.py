@@ -221,6 +221,24 @@ class TestWhatRiskReads:
         assert ledger.committed_notional(NOW.date().isoformat()) == Decimal(255)
 
 
+class TestRehearsal:
+    def test_a_rehearsal_changes_nothing(self, ledger: Ledger) -> None:
+        signal = make_signal()
+        ledger.observe(signal, NOW)
+        changes = ledger.connection.total_changes
+        ledger.rehearse(signal.id)
+        assert ledger.connection.total_changes == changes
+        assert not ledger.connection.in_transaction
+
+    def test_inside_a_transaction_a_rehearsal_leaves_it_open(self, ledger: Ledger) -> None:
+        signal = make_signal()
+        with ledger.atomic():
+            ledger.observe(signal, NOW)
+            ledger.rehearse(signal.id)
+            assert ledger.connection.in_transaction
+        assert ledger.signal(signal.id) == signal
+
+
 class TestTransaction:
     def test_a_failed_commit_rolls_back_and_the_next_transaction_works(self) -> None:
         conn = sqlite3.connect(":memory:", isolation_level=None)

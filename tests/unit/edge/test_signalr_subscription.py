@@ -107,3 +107,16 @@ async def test_a_consumer_that_raises_stops_the_consumption_of_signals() -> None
     with pytest.raises(ConsumerFailed, match="an earlier signal failed"):
         await hub.receive(invocation(make_signal(2).model_dump_json()))
     assert hub.consumed == []
+
+
+async def test_a_rehearsal_decodes_the_last_signal_invocation_again_and_delivers_it_nowhere() -> (
+    None
+):
+    hub = Hub()
+    assert hub.protocol.rehearse() is None  # nothing decoded yet: nothing to rehearse
+    signal = make_signal(1)
+    await hub.receive(invocation(signal.model_dump_json()) + SEP + '{"type":6}' + SEP)
+    rehearsed = hub.protocol.rehearse()
+    assert rehearsed is not None
+    assert rehearsed.arguments == [signal]
+    assert hub.signals() == [signal]  # consumed once, when it arrived

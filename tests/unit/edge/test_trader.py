@@ -59,6 +59,7 @@ class Rig:
         self.broker = AsyncMock()
         self.placed: list[OrderIntent] = []
         self.broker.place.side_effect = self._place
+        self.broker.rehearse = MagicMock()  # synchronous: it encodes and sends nothing
         self.broker.positions.return_value = {}
         self.broker.open_orders.return_value = []
         self.broker.completed_orders.return_value = []
@@ -108,6 +109,30 @@ class Rig:
 @pytest.fixture
 def rig(tmp_path: Path) -> Rig:
     return Rig(tmp_path)
+
+
+class TestRehearsal:
+    async def test_the_leader_rehearses_its_last_signal_recording_and_sending_nothing(
+        self, rig: Rig
+    ) -> None:
+        await rig.ready()
+        await rig.trader.rehearse()
+        rig.broker.rehearse.assert_not_called()  # no signal yet: nothing to rehearse
+        signal = make_signal()
+        await rig.send(signal)
+        changes = rig.ledger.connection.total_changes
+        await rig.trader.rehearse()
+        [intent] = rig.placed
+        rig.broker.rehearse.assert_called_once_with(intent)
+        assert rig.ledger.connection.total_changes == changes
+        assert rig.placed == [intent]
+
+    async def test_a_replica_that_is_not_trading_does_not_rehearse(self, rig: Rig) -> None:
+        await rig.ready()
+        await rig.send(make_signal())
+        rig.gate.token = None
+        await rig.trader.rehearse()
+        rig.broker.rehearse.assert_not_called()
 
 
 class TestHotPath:
