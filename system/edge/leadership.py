@@ -17,7 +17,9 @@ A replica that starts while the lease is held defers to the standbys already run
 not compete until one TTL after its start. A killed leader restarted in place would otherwise
 race the standbys for its own expiring lease and, once in three, win it with a cold process
 (the standbys have watched the leader's outcomes all along); alone, it still leads within the
-TTL of its start. A replica that finds no lease (a fresh deployment) competes at once.
+TTL of its start. A replica that finds no lease (a fresh deployment) competes at once. It looks
+at its first step, as it starts, not once it is first eligible: subscribing takes a restarted
+bot about 1.7 s, long enough for its predecessor's lease to have expired by then.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class Leadership:
         self._eligible = eligible
         self._changed = asyncio.Event()
         self._started = monotonic()
-        self._defer_until: float | None = None  # decided when it is first eligible
+        self._defer_until: float | None = None  # decided at the first step Redis answers
         self.token: int | None = None
         self.reachable = False  # the last lease call got an answer
         self._valid_until = 0.0
@@ -94,12 +96,14 @@ class Leadership:
         """One acquire or renew (or, for an ineligible replica, none, or a release); returns
         how long to wait before the next."""
         sent = self._monotonic()
+        if self._defer_until is None:
+            await self._judge_deferral(sent)
         if not self._eligible():
             if self.token is not None:
                 await self._release("not eligible to lead")
             return self._timing.acquire_every_s
         if self.token is None:
-            if not await self._may_compete(sent):
+            if self._defer_until is None or sent < self._defer_until:
                 return self._timing.acquire_every_s
             token = await self._call(sent, self._lease.acquire)
             if isinstance(token, int):
@@ -118,15 +122,13 @@ class Leadership:
             return self._timing.acquire_every_s
         return self._timing.renew_every_s
 
-    async def _may_compete(self, sent: float) -> bool:
-        if self._defer_until is None:
-            held = await self._call(sent, self._lease.held)
-            if held is None:  # no answer: ask again at the next step
-                return False
-            self._defer_until = self._started + self._timing.ttl_s if held else 0.0
-            if held:
-                log.info("the lease is held: deferring to the standbys for one TTL from start")
-        return sent >= self._defer_until
+    async def _judge_deferral(self, sent: float) -> None:
+        held = await self._call(sent, self._lease.held)
+        if held is None:  # no answer: ask again at the next step
+            return
+        self._defer_until = self._started + self._timing.ttl_s if held else 0.0
+        if held:
+            log.info("the lease is held: deferring to the standbys for one TTL from start")
 
     def _lose(self, why: str) -> None:
         log.warning("leadership lost: %s", why)

@@ -143,10 +143,14 @@ class TestLeadership:
         lease = AsyncMock()
         lease.held.return_value = True  # its killed predecessor's, or a leader's
         lease.acquire.return_value = 9
-        lead, gained, _ = leadership(lease, clock)  # started at t = 100
-        clock.t += 1.5  # subscribed: first eligible
+        subscribed = False
+        lead = Leadership(lease, TIMING, gained := Mock(), Mock(), clock, lambda: subscribed)
+        await lead.step()  # as it starts, at t = 100: held, by its killed predecessor
+        lease.held.return_value = False  # which has expired by the time it has subscribed
+        clock.t += 1.7
+        subscribed = True
         assert await lead.step() == TIMING.acquire_every_s
-        clock.t += 1.49
+        clock.t += 1.29
         await lead.step()
         lease.acquire.assert_not_awaited()  # the standbys get the expired lease first
         clock.t += 0.01  # one TTL from its start: alone, it leads
