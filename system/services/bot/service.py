@@ -37,6 +37,7 @@ from system.services.bot.trader import Trader
 log = logging.getLogger(__name__)
 
 PURGE_SLICE = 5000
+REHEARSAL_IDLE_S = 0.1  # how often a replica that does not trade looks whether it has started
 
 
 class StartupFailed(Exception):
@@ -174,9 +175,7 @@ class Bot:
             ),
         }
         if s.rehearse_every_ms > 0:
-            loops["rehearsal"] = runtime.every(
-                s.rehearse_every_ms / 1000, self._rehearse, "rehearsal"
-            )
+            loops["rehearsal"] = self._rehearse(s.rehearse_every_ms / 1000)
         if s.ib_credential_secret:
             loops["credential"] = runtime.every(
                 s.credential_check_s, self._check_credential, "credential"
@@ -184,11 +183,21 @@ class Bot:
         loop = asyncio.get_running_loop()
         self._tasks = {name: loop.create_task(work, name=name) for name, work in loops.items()}
 
-    async def _rehearse(self) -> None:
-        """The leader's hot path, decoding included, on its last signal (Trader.rehearse)."""
-        if self.trader.trading:
-            self.subscription.rehearse()
-            await self.trader.rehearse()
+    async def _rehearse(self, every_s: float) -> None:
+        """Trader.rehearse, decoding included, every `every_s` while this replica trades; one
+        that does not looks every 0.1 s whether it has started to. A rehearsal that fails is
+        logged and the next comes a second later: it never stops the bot."""
+        while True:
+            pause = REHEARSAL_IDLE_S
+            if self.trader.trading:
+                pause = every_s
+                try:
+                    self.subscription.rehearse()
+                    await self.trader.rehearse()
+                except Exception:
+                    log.exception("rehearsal failed")
+                    pause = 1.0
+            await asyncio.sleep(pause)
 
     async def _sample(self, sampler: Sampler) -> None:
         now = SystemClock().now()
