@@ -1,16 +1,18 @@
 """python -m system.services.bot.bench: the trading bot's figures, printed.
 
 1. Signal received -> placeOrder written to the gateway socket, inside the bot (target: p99
-   <= 1 ms). In process: the SignalR JSON frame as the service sends it is decoded by the bot's
-   hub protocol (the clock starts there), validated, handed to the trader (ledger, strategy,
-   risk, ledger intent with lease check) and placed through ib_async on a real socket to the
-   IB Gateway simulator, which acknowledges and fills (those events are processed
-   concurrently, as in production). Two clocks stop:
-   - inside the bot, the issue's figure: when the broker's place returns, its write to the
-     socket done (ib_async's record of the new trade follows in the next callback), on the
-     bot's own monotonic clock, per order (the trader's `on_placed` hook);
-   - at the gateway: when the order's bytes reached the simulator's socket (the kernel's receive
-     timestamp, on the wall clock), which adds the kernel's loopback delivery to the bot's time.
+   <= 1 ms). The SignalR JSON frames, as the service sends them, come over a loopback socket
+   from a sender process of their own, each at its time; the bot reads each one, decodes it with
+   its hub protocol, validates it, hands it to the trader (ledger, strategy, risk, ledger intent
+   with lease check) and places it through ib_async on a real socket to the IB Gateway
+   simulator, which acknowledges and fills (those events are processed concurrently, as in
+   production). Two figures:
+   - inside the bot, the issue's figure: from the bot decoding the frame until the broker's place
+     returns, its write to the socket done (ib_async's record of the new trade follows in the
+     next callback), on the bot's own monotonic clock, per order (the trader's `on_placed` hook);
+   - socket to socket: from the frame reaching the bot's socket to the order reaching the
+     simulator's (both the kernel's receive timestamps, on the wall clock). This adds the bot's
+     wake-up and read, a rehearsal still running when the frame came, and the loopback delivery.
    The lease is the real Redis lease; spans are exported to files by the SDK's background
    thread. The rate stays under IB's 50 messages/s pacing.
    CPU placement (`--cpus`): on a loopback socket the write wakes the simulator on the writer's
@@ -22,9 +24,8 @@
    last signal every millisecond between signals, recording and sending nothing (decoding,
    strategy, risk, a ledger transaction rolled back, the order encoded), as trading systems do
    to keep that path in the CPU's caches; 0 measures the path left cold for the 25 ms between
-   signals (about 30% slower at p50 on this kind of VM). The clock starts when the bot decodes
-   the frame, so a signal that waits for a rehearsal to end (one takes ~110 µs at p50) is not
-   counted here; the local topology's bot hop, from the kernel's timestamps, counts it.
+   signals (about 30% slower at p50 on this kind of VM). A signal that waits for a rehearsal to
+   end (one takes ~110 µs at p50) shows in the socket-to-socket figure.
    CPU idle (`--cpu-idle`): `poll` (the default) keeps every CPU polling when idle for the
    bench's run, as the edge node's latency profile does (harness.cpu_idle); on a VM a halted
    vCPU makes the next signal's work run up to twice as slow. `any` lets them halt.
@@ -49,6 +50,7 @@ import functools
 import gc
 import os
 import signal
+import socket
 import statistics
 import sys
 import tempfile
@@ -68,6 +70,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fakes.common.rx_stamp import StampingListener, last_arrival
 from harness import components
 from harness.cpu_idle import ShallowIdle
 from harness.ports import free_port
@@ -191,8 +194,8 @@ def _cpus(cpus: set[int]) -> str:
 async def _inside_the_bot(
     tmp: Path, count: int, rate: float, warmup: int, placement: _Placement, rehearse_ms: float
 ) -> tuple[list[float], list[float]]:
-    """Per measured signal, in microseconds: received -> written (bot's clock) and received ->
-    read by the gateway (wall clock)."""
+    """Per measured signal, in microseconds: decoded -> written (bot's clock) and at the bot's
+    socket -> at the gateway's (kernel stamps, wall clock)."""
     redis_proc = start(components.redis(redis_port := free_port(), tmp / "redis"), tmp / "logs")
     gateway, api_port, admin = _gateway(tmp)
     placement.simulator(redis_proc)
@@ -256,22 +259,31 @@ async def _inside_the_bot(
             if trader.trading:
                 break
             await asyncio.sleep(0.05)
-        gc.freeze()  # as the bot does once it has started
         contract = _contract()
-        received: dict[str, int] = {}
-        pause = 1.0 / rate
-        for _ in range(warmup + count):
-            signal_ = _signal(contract)
-            frame = (
-                '{"type":1,"target":"signal","arguments":[' + signal_.model_dump_json() + "]}\x1e"
-            )
-            received[signal_.id] = time.time_ns()  # the gateway's clock is the wall clock
-            for message in protocol.decode(frame):
-                if isinstance(message, InvocationMessage):
-                    await subscription.deliver(message.arguments, protocol.frame_ns)
-            await asyncio.sleep(pause)
-        await asyncio.sleep(1.0)
-        ids = list(received)[warmup:]
+        signals = [_signal(contract) for _ in range(warmup + count)]
+        frames = tmp / "frames"
+        frames.write_bytes(b"".join(_frame(s) for s in signals))
+        queue: asyncio.Queue[tuple[bytes, int]] = asyncio.Queue()
+        listener = StampingListener(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        server = await loop.create_server(lambda: _FrameLink(queue), sock=listener)
+        gc.freeze()  # as the bot does once it has started
+        sender = start(_sender(listener.getsockname()[1], rate, frames), tmp / "logs")
+        placement.simulator(sender)
+        received: dict[str, int] = {}  # when each signal's frame reached the bot's socket
+        try:
+            while len(received) < len(signals):
+                frame, arrived = await queue.get()
+                for message in protocol.decode(frame):
+                    if isinstance(message, InvocationMessage):
+                        received[message.arguments[0].id] = arrived
+                        await subscription.deliver(message.arguments, protocol.frame_ns)
+            await asyncio.sleep(1.0)
+        finally:
+            sender.stop()
+            server.close()
+        ids = [s.id for s in signals[warmup:]]
         async with httpx.AsyncClient() as client:
             orders = (await client.get(f"{admin}/orders", timeout=10)).json()
         at_gateway = {o["orderRef"]: o["received_at_ns"] for o in orders}
@@ -292,6 +304,48 @@ async def _inside_the_bot(
         await redis.aclose()
         gateway.stop()
         redis_proc.stop()
+
+
+def _frame(signal_: Signal) -> bytes:
+    """A signal invocation as the SignalR service frames it (JSON hub protocol)."""
+    body = '{"type":1,"target":"signal","arguments":[' + signal_.model_dump_json() + "]}"
+    return body.encode() + b"\x1e"
+
+
+class _FrameLink(asyncio.Protocol):
+    """The bot's end of the signals' link: each frame, with when the kernel received it, queued
+    for one reader (pysignalr's websocket reader too hands frames to a task of its own)."""
+
+    def __init__(self, queue: asyncio.Queue[tuple[bytes, int]]) -> None:
+        self._queue = queue
+        self._partial = b""
+
+    def data_received(self, data: bytes) -> None:
+        arrived = last_arrival()
+        *frames, self._partial = (self._partial + data).split(b"\x1e")
+        for frame in frames:
+            self._queue.put_nowait((frame + b"\x1e", arrived))
+
+
+# The frames' sender, as the SignalR service sends them: a process of its own (no share of the
+# bot's interpreter), on the simulators' CPU, each frame written at its time.
+_SENDER = """
+import socket, sys, time
+port, rate, frames = int(sys.argv[1]), float(sys.argv[2]), open(sys.argv[3], "rb").read()
+sock = socket.create_connection(("127.0.0.1", port))
+sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+print("sender connected", flush=True)
+start = time.monotonic()
+for index, frame in enumerate(frames.split(b"\\x1e")[:-1]):
+    time.sleep(max(0.0, start + index / rate - time.monotonic()))
+    sock.sendall(frame + b"\\x1e")
+time.sleep(60)
+"""
+
+
+def _sender(port: int, rate: float, frames: Path) -> ProcessSpec:
+    argv = [sys.executable, "-c", _SENDER, str(port), str(rate), str(frames)]
+    return ProcessSpec("sender", argv, log_line(r"^sender connected"))
 
 
 # -- 2. failover ------------------------------------------------------------------------------
@@ -515,8 +569,8 @@ def main() -> None:
                 f"load average {load}\n"
                 f"signal received -> placeOrder written to the socket, inside the bot (bot's "
                 f"clock): {_summary(inside)} (target p99 <= 1000 us)\n"
-                f"signal received -> placeOrder at the gateway's socket (kernel's receive "
-                f"timestamp): {_summary(at_gateway)}",
+                f"signal at the bot's socket -> placeOrder at the gateway's socket (kernel's "
+                f"receive timestamps): {_summary(at_gateway)}",
                 flush=True,
             )
         if args.only in (None, "failover"):
