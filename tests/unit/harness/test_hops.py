@@ -51,5 +51,7 @@ def test_the_summary_gives_each_hops_percentiles_or_why_there_are_none() -> None
     figures = LatencyResult(15, [19.0, 21.0], beside=Beside([15.5, 16.0], hops)).summary()["hops"]
     assert figures["signals"] == 2
     assert figures["bot"] == {"p50_ms": 2.0, "p90_ms": 2.4, "p99_ms": 2.49}
+    # Signal by signal, all but the link: 0.5 + 0.8 + 1.5 and 0.7 + 1.0 + 2.5.
+    assert figures["stack"] == {"p50_ms": 3.5, "p90_ms": 4.06, "p99_ms": 4.186}
     missing = LatencyResult(15, [19.0], beside=Beside(hops_unavailable="no CAP_NET_RAW"))
     assert missing.summary()["hops"] == {"unavailable": "no CAP_NET_RAW"}
