@@ -24,8 +24,8 @@
    last signal every millisecond between signals, recording and sending nothing (decoding,
    strategy, risk, a ledger transaction rolled back, the order encoded), as trading systems do
    to keep that path in the CPU's caches; 0 measures the path left cold for the 25 ms between
-   signals (about 30% slower at p50 on this kind of VM). A signal that waits for a rehearsal to
-   end (one takes ~110 µs at p50) shows in the socket-to-socket figure.
+   signals (its in-bot p50 1.5-1.7 times the rehearsed one's on this kind of VM). A signal that
+   waits for a rehearsal to end (one takes ~110 µs at p50) shows in the socket-to-socket figure.
    CPU idle (`--cpu-idle`): `poll` (the default) keeps every CPU polling when idle for the
    bench's run, as the edge node's latency profile does (harness.cpu_idle); on a VM a halted
    vCPU makes the next signal's work run up to twice as slow. `any` lets them halt.
