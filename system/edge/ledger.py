@@ -232,17 +232,21 @@ class Ledger:
         outermost transaction rolls back, what is kept in memory is read again from the file."""
         return transaction(self._conn, self._reload)
 
-    def rehearse(self, signal_id: str) -> None:
-        """Open a write transaction, look `signal_id` up as observe and intend do, roll back:
-        the hot path's locks and pages without a change (Trader.rehearse)."""
+    def rehearse(self, signal: Signal, intent: OrderIntent, token: int, now: datetime) -> None:
+        """Observe `signal` and intend `intent` as the hot path does, then roll back: its
+        statements, pages and records built and written, and nothing kept (Trader.rehearse).
+        `signal` must have an id no signal has, or the inserts would be skipped; risk's book is
+        set aside meanwhile."""
         if self._conn.in_transaction:
             return
+        book, self._book = self._book, _Book()
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            self._conn.execute("SELECT 1 FROM signals WHERE id = ?", (signal_id,)).fetchall()
-            self._conn.execute("SELECT 1 FROM orders WHERE signal_id = ?", (signal_id,)).fetchall()
+            self.observe(signal, now)
+            self.intend(intent, token, now, time.time_ns())
         finally:
             self._conn.execute("ROLLBACK")
+            self._book = book
 
     def _reload(self) -> None:
         self._book = _Book.load(self._conn, time.time_ns())

@@ -32,7 +32,7 @@ Settings (environment; lists are JSON, e.g. SPY_BOT_TELEGRAM_CHAT_IDS='[1001]'):
   SPY_BOT_EXPIRY_MARGIN_MS      a signal expiring within this is not traded: its order must
                                 reach the gateway before it expires (50)
   SPY_BOT_REHEARSE_EVERY_MS     the leader runs its hot path on its last signal this often,
-                                recording and sending nothing: it stays in the CPU's caches;
+                                keeping and sending nothing: it stays in the CPU's caches;
                                 0: never (1)
   SPY_BOT_METRICS_SAMPLE_S      metric samples into the outbox (60)
   SPY_BOT_CONFIRMATION_DIGEST_S the fills of this long are confirmed in one email (60)

@@ -21,11 +21,11 @@
    more) runs the simulator and Redis on the last CPU and the bot on the others; `shared`
    leaves placement to the scheduler, as the bench did before.
    Rehearsal (`--rehearse-ms`, as SPY_BOT_REHEARSE_EVERY_MS): the bot runs its hot path on its
-   last signal every millisecond between signals, recording and sending nothing (decoding,
-   strategy, risk, a ledger transaction rolled back, the order encoded), as trading systems do
+   last signal every millisecond between signals, keeping and sending nothing (decoding,
+   strategy, risk, the ledger's inserts rolled back, the order encoded), as trading systems do
    to keep that path in the CPU's caches; 0 measures the path left cold for the 25 ms between
    signals (its in-bot p50 1.5-1.7 times the rehearsed one's on this kind of VM). A signal that
-   waits for a rehearsal to end (one takes ~110 µs at p50) shows in the socket-to-socket figure.
+   waits for a rehearsal to end (one takes ~180 µs at p50) shows in the socket-to-socket figure.
    CPU idle (`--cpu-idle`): `poll` (the default) keeps every CPU polling when idle for the
    bench's run, as the edge node's latency profile does (harness.cpu_idle); on a VM a halted
    vCPU makes the next signal's work run up to twice as slow. `any` lets them halt.

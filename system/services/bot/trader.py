@@ -45,6 +45,8 @@ from system.services.bot.metrics import BotMetrics
 
 log = logging.getLogger(__name__)
 
+_REHEARSAL_ID = "sig-rehearsal"  # no signal has it (their ids are sig- and 24 hex digits)
+
 BROKER_ERRORS = (ConnectionError, OSError, TimeoutError)
 
 # Told of every order written: its orderRef and the nanoseconds (monotonic clock) from its
@@ -215,14 +217,16 @@ class Trader:
         return intent
 
     async def rehearse(self) -> None:
-        """The hot path on the last signal traded, with nothing recorded and nothing sent:
-        strategy, risk, a ledger transaction rolled back, the order encoded. Run every
+        """The hot path on the last signal traded, with nothing kept and nothing sent:
+        strategy, risk, the ledger's inserts rolled back, the order encoded. Run every
         millisecond or so between signals, it keeps that path's code and data in the CPU's
         caches, as trading systems do: on a VM whose caches other tenants share, a path left
         cold for the 50 ms between signals ran several times slower than the same path warm."""
-        signal = self._rehearsed
-        if signal is None or not self.trading:
+        signal, token = self._rehearsed, self._gate.token
+        if signal is None or token is None or not self.trading:
             return
+        if signal.id != _REHEARSAL_ID:  # a copy, so that the ledger's inserts are real ones
+            signal = self._rehearsed = signal.model_copy(update={"id": _REHEARSAL_ID})
         now = self._clock.now()
         positions = await self.broker.positions()
         config = self.strategy.current
@@ -230,7 +234,7 @@ class Trader:
         if isinstance(intent, str):
             return
         assess(signal, intent, self._limits(config), self._exposure(now, positions), now)
-        self.ledger.rehearse(signal.id)
+        self.ledger.rehearse(signal, intent, token, now)
         self.broker.rehearse(intent)
 
     def _limits(self, config: StrategyConfig) -> RiskLimits:

@@ -221,20 +221,42 @@ class TestWhatRiskReads:
         assert ledger.committed_notional(NOW.date().isoformat()) == Decimal(255)
 
 
-class TestRehearsal:
-    def test_a_rehearsal_changes_nothing(self, ledger: Ledger) -> None:
-        signal = make_signal()
-        ledger.observe(signal, NOW)
-        changes = ledger.connection.total_changes
-        ledger.rehearse(signal.id)
-        assert ledger.connection.total_changes == changes
-        assert not ledger.connection.in_transaction
+def _contents(ledger: Ledger) -> dict[str, object]:
+    """Every table's rows, and risk's figures kept in memory."""
+    conn = ledger.connection
+    tables = [r["name"] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")]
+    rows: dict[str, object] = {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in tables}  # noqa: S608
+    rows["working"] = ledger.working()
+    rows["recent"] = ledger.orders_since(time.time_ns() - 60_000_000_000)
+    rows["committed"] = ledger.committed_notional(NOW.date().isoformat())
+    return {name: [tuple(r) for r in v] if isinstance(v, list) else v for name, v in rows.items()}
 
-    def test_inside_a_transaction_a_rehearsal_leaves_it_open(self, ledger: Ledger) -> None:
+
+class TestRehearsal:
+    def test_a_rehearsal_inserts_what_trading_does_and_keeps_none_of_it(
+        self, ledger: Ledger
+    ) -> None:
+        traded = make_signal(0)
+        ledger.observe(traded, NOW)
+        ledger.intend(make_intent(traded), 1, NOW, time.time_ns())
+        before, changes = _contents(ledger), ledger.connection.total_changes
+        rehearsed = traded.model_copy(update={"id": "sig-rehearsal"})
+        ledger.rehearse(rehearsed, make_intent(rehearsed), 1, NOW)
+        # the signal, the order, the day's committed premium and the audit record were written
+        assert ledger.connection.total_changes - changes == 4
+        assert not ledger.connection.in_transaction
+        assert _contents(ledger) == before
+
+    def test_inside_a_transaction_a_rehearsal_does_nothing_and_leaves_it_open(
+        self, ledger: Ledger
+    ) -> None:
         signal = make_signal()
         with ledger.atomic():
             ledger.observe(signal, NOW)
-            ledger.rehearse(signal.id)
+            changes = ledger.connection.total_changes
+            rehearsed = signal.model_copy(update={"id": "sig-rehearsal"})
+            ledger.rehearse(rehearsed, make_intent(rehearsed), 1, NOW)
+            assert ledger.connection.total_changes == changes
             assert ledger.connection.in_transaction
         assert ledger.signal(signal.id) == signal
 

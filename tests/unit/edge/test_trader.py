@@ -121,10 +121,17 @@ class TestRehearsal:
         signal = make_signal()
         await rig.send(signal)
         changes = rig.ledger.connection.total_changes
+        undecided, working = rig.ledger.undecided_count(), rig.ledger.working()
         await rig.trader.rehearse()
         [intent] = rig.placed
-        rig.broker.rehearse.assert_called_once_with(intent)
-        assert rig.ledger.connection.total_changes == changes
+        # the same order under an id no signal has, its ledger rows written and rolled back
+        [[rehearsed], _] = rig.broker.rehearse.call_args_list[0]
+        rig.broker.rehearse.assert_called_once()
+        assert rehearsed.signal_id != signal.id
+        assert rehearsed.model_copy(update={"signal_id": signal.id}) == intent
+        assert rig.ledger.order(rehearsed.signal_id) is None
+        assert rig.ledger.connection.total_changes > changes
+        assert (rig.ledger.undecided_count(), rig.ledger.working()) == (undecided, working)
         assert rig.placed == [intent]
 
     async def test_a_replica_that_is_not_trading_does_not_rehearse(self, rig: Rig) -> None:
