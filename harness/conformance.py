@@ -171,15 +171,23 @@ class Context:
             return str(path)
 
     def run(
-        self, result: CheckResult, argv: Sequence[str], *, isolated: bool = True
+        self,
+        result: CheckResult,
+        argv: Sequence[str],
+        *,
+        isolated: bool = True,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run a tool in the repo root; record the command (repo-relative paths) on the result."""
-        shown = [self.rel(a) if a.startswith(str(self.root)) else a for a in map(str, argv)]
-        result.commands.append(shlex.join(shown))
+        """Run a tool in the repo root (or `cwd`); record the command (repo-relative paths) on
+        the result."""
+        shown = shlex.join(
+            [self.rel(a) if a.startswith(str(self.root)) else a for a in map(str, argv)]
+        )
+        result.commands.append(shown if cwd is None else f"(cd {self.rel(cwd)} && {shown})")
         prefix = self.isolate if isolated else []
         return subprocess.run(
             [*prefix, *map(str, argv)],
-            cwd=self.root,
+            cwd=cwd or self.root,
             env=self.env,
             capture_output=True,
             text=True,
@@ -859,12 +867,15 @@ def _checkov(
     for problem in problems:
         result.fail(problem)
     checkov = _tool_path(CHECKOV, ctx.root)
+    # Run from inside the directory: given a path with a hidden folder in it (.runs/...),
+    # checkov skips every file and reports 0 resources, a pass that checked nothing.
     done = ctx.run(
         result,
         [
-            str(checkov), "--directory", str(directory), "--config-file", str(config),
+            str(checkov), "--directory", ".", "--config-file", str(config),
             "--skip-download", "--output", "json",
         ],
+        cwd=directory,
     )  # fmt: skip
     try:
         reports = json.loads(done.stdout)
@@ -873,7 +884,7 @@ def _checkov(
             Finding(ctx.rel(directory), None, "checkov-crash", (done.stderr or done.stdout)[-800:])
         )
         return result
-    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    counts = {"passed": 0, "failed": 0, "skipped": 0, "resource_count": 0}
     for report in reports if isinstance(reports, list) else [reports]:
         summary = report.get("summary", {})
         for key in counts:
@@ -918,9 +929,14 @@ def _checkov(
                         "without a reason",
                     )
                 )
+    if not counts["resource_count"]:
+        result.fail(
+            Finding(ctx.rel(directory), None, "checkov-empty", "checkov found no resource to check")
+        )
     result.detail = (
-        f"{counts['passed']} passed, {counts['failed']} failed, "
-        f"{len(result.skips)} skips (each justified in the config file or on the resource)"
+        f"{counts['passed']} passed, {counts['failed']} failed over {counts['resource_count']} "
+        f"resources, {len(result.skips)} skips (each justified in the config file or on the "
+        "resource)"
     )
     return result
 

@@ -131,3 +131,19 @@ def test_a_latest_base_image_fails_hadolint(repo: Path) -> None:
     assert ("docker/spy-detector/Dockerfile", line, "DL3007") in {
         (f.file, f.line, f.rule) for f in result.findings
     }
+
+
+def test_a_chart_checkov_refuses_fails_naming_its_template(repo: Path) -> None:
+    values = repo / "charts" / "spy-trading-bot" / "values.yaml"
+    replace_in(values, "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true")
+    out = repo / ".runs" / "conformance"  # as spyh conformance writes it: under a hidden folder
+
+    results = {r.name: r for r in run_checks(out, root=repo, only={"checkov-charts"})}
+
+    result = results["checkov-charts"]
+    assert result.status is Status.FAILED
+    assert {(f.file, f.rule) for f in result.findings} == {
+        ("charts/spy-trading-bot/templates/deployment.yaml", "CKV_K8S_20"),
+        ("charts/spy-trading-bot/templates/tests/test-readiness.yaml", "CKV_K8S_20"),
+    }
+    assert " 0 resources" not in result.detail
