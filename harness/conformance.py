@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import yaml
 
-from harness import toolchain
+from harness import pod_resources, toolchain
+from harness.chart_values import CONTAINER
 from harness.cost import (
     CostError,
     Finding,
@@ -1145,6 +1147,62 @@ def check_strategy_configmap(ctx: Context) -> CheckResult:
     return result
 
 
+def check_resource_budget(ctx: Context) -> CheckResult:
+    """Every namespace's quota admits its workloads at their most (the autoscaler's maximum and
+    a rollout's surge), or a rollout stalls on `exceeded quota`; and in prod the bot's pod is
+    Guaranteed with whole CPUs, the core of its own that its latency was measured with."""
+    result = CheckResult(
+        "resource-budget", "Kubernetes' quota and QoS rules (harness.pod_resources)"
+    )
+    result.commands.append("python -m harness.conformance --only resource-budget")
+    system = ctx.root / "charts" / "edge-system"
+    bot = ctx.root / "charts" / "spy-trading-bot"
+    for env in ENVIRONMENTS:
+        rendered = [ctx.rendered.get((chart.name, env)) for chart in _charts(ctx.root)]
+        if None in rendered:
+            result.fail(
+                Finding("charts", None, "resource-budget", f"{env}: not every chart rendered")
+            )
+            continue
+        documents = [
+            d for path in rendered if path for d in yaml.safe_load_all(path.read_text("utf-8"))
+        ]
+        for namespace in pod_resources.namespaces(documents):
+            for key in namespace.over():
+                asked = "; ".join(
+                    f"{w} {pod_resources.shown(key, t.get(key, Decimal(0)))}"
+                    for w, t in namespace.by_workload.items()
+                )
+                result.fail(_values_finding(
+                    ctx, system, env, ["namespaces", namespace.name, "quota", key],
+                    "quota-admits-workloads",
+                    f"{env}: namespace {namespace.name} {key} "
+                    f"{pod_resources.shown(key, namespace.hard[key])} is less than its workloads "
+                    f"ask at their most: {pod_resources.shown(key, namespace.used[key])} ({asked})",
+                ))  # fmt: skip
+        if env == "prod":
+            for problem in pod_resources.exclusive_cpu_problems(documents, bot.name, CONTAINER):
+                result.fail(_values_finding(
+                    ctx, bot, env, ["resources"], "guaranteed-bot", f"{env}: {problem}"
+                ))  # fmt: skip
+    result.detail = (
+        "dev and prod quotas admit their workloads at their most; prod's bot pod is Guaranteed "
+        "with whole CPUs"
+    )
+    return result
+
+
+def _values_finding(
+    ctx: Context, chart: Path, env: str, pointer: list[str], rule: str, message: str
+) -> Finding:
+    """A finding at the key in the environment's values file, else in the chart's defaults."""
+    for values in (chart / f"values-{env}.yaml", chart / "values.yaml"):
+        line = _yaml_line(values, pointer)
+        if line is not None:
+            return Finding(ctx.rel(values), line, rule, message)
+    return Finding(ctx.rel(chart / f"values-{env}.yaml"), None, rule, message)
+
+
 def _render_optional_features(ctx: Context, result: CheckResult, helm: Path) -> None:
     """The Prometheus Operator objects are off in dev and prod (no operator on the edge), so
     render them once switched on: they must still come out as the CRDs expect."""
@@ -1700,6 +1758,7 @@ CHECKS: dict[str, Callable[[Context], CheckResult]] = {
     "helm-template": check_helm_template,
     "kubernetes-validate": check_kubernetes_validate,
     "strategy-configmap": check_strategy_configmap,
+    "resource-budget": check_resource_budget,
     "checkov-charts": check_checkov_charts,
     "promtool-check": check_promtool_rules,
     "promtool-test": check_promtool_tests,
@@ -1710,7 +1769,12 @@ CHECKS: dict[str, Callable[[Context], CheckResult]] = {
     "systemd-analyze": check_systemd,
     "cost-model": check_cost,
 }
-_NEEDS_RENDERING = {"kubernetes-validate", "checkov-charts", "strategy-configmap"}
+_NEEDS_RENDERING = {
+    "kubernetes-validate",
+    "checkov-charts",
+    "strategy-configmap",
+    "resource-budget",
+}
 _SLOW = ("checkov-terraform", "checkov-charts")
 
 
