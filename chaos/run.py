@@ -364,7 +364,10 @@ def main(argv: list[str] | None = None) -> int:
     except DrillError as error:
         print(f"chaos: error: {error}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGINT too, whatever the caller left it as (a shell's background job ignores it, and so
+    # would the drill it starts): either one stops the run once the drill's rollbacks are done.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _interrupt)
     run_dir = new_run_folder("chaos")
     try:
         code = run_drills(args, run_dir, drills)
