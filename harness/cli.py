@@ -85,7 +85,7 @@ def up(
     run_dir = run_dir or new_run_folder("up")
     supervisor = local.supervise(run_dir, profile, env.value, cpus)
     shutdown = threading.Event()
-    _stop_on_sigterm()
+    _stop_on_signals()
     seconds = supervisor.up()
     control = ControlServer(supervisor, shutdown)
     try:
@@ -427,13 +427,15 @@ def _follow(paths: dict[str, Path]) -> None:
         time.sleep(0.5)
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM takes the same path as Ctrl-C: everything started gets stopped."""
+def _stop_on_signals() -> None:
+    """SIGINT and SIGTERM take Ctrl-C's path, everything started gets stopped, however spyh was
+    started (a shell's background job inherits SIGINT ignored)."""
 
     def interrupt(_signum: int, _frame: FrameType | None) -> NoReturn:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, interrupt)
 
 
 def main() -> None:
@@ -443,6 +445,7 @@ def main() -> None:
     except HarnessError as error:
         typer.echo(f"spyh: error: {error}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
-        typer.echo("spyh: interrupted; everything it started has been stopped", err=True)
-        sys.exit(130)
+    except SystemExit as done:
+        if done.code == 130:  # typer's exit for Ctrl-C, once every command's cleanup has run
+            typer.echo("spyh: interrupted; everything it started has been stopped", err=True)
+        raise

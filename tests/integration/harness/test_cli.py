@@ -1,12 +1,16 @@
 """spyh as an operator uses it: separate commands against one detached topology."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from harness.state import TopologyState
 
 Spyh = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -52,6 +56,37 @@ def test_detached_lifecycle(spyh: Spyh) -> None:
     down = spyh("down")
     assert "stopped" in down.stdout
     assert "listening" not in spyh("status").stdout
+
+
+def test_sigint_stops_a_foreground_up_and_everything_it_started(tmp_path: Path) -> None:
+    """Ctrl-C's signal stops `spyh up` however it was started: here as a shell's background
+    job starts it, with SIGINT ignored (`trap '' INT`), which it would otherwise inherit."""
+    runs = tmp_path / "runs"
+    env = {**os.environ, "SPYH_RUNS_DIR": str(runs), "COLUMNS": "200"}
+    with (tmp_path / "up.log").open("w") as log:
+        up = subprocess.Popen(
+            ["bash", "-c", f"trap '' INT; exec {sys.executable} -m harness up"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while not (runs / "latest-up" / "topology.json").exists():  # written once all are ready
+            assert up.poll() is None, (tmp_path / "up.log").read_text()
+            assert time.monotonic() < deadline, "the topology did not come up"
+            time.sleep(0.2)
+        state = TopologyState.load(runs / "latest-up")
+        started = [*state.instances.values(), state.toxiproxy]
+        assert all(record.is_ours() for record in started)
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=60) == 130
+        assert [record.argv[0] for record in started if record.is_ours()] == []
+        assert "everything it started has been stopped" in (tmp_path / "up.log").read_text()
+    finally:
+        if up.poll() is None:
+            up.kill()
+            subprocess.run([sys.executable, "-m", "harness", "down"], env=env, check=False)
 
 
 @pytest.mark.parametrize(
