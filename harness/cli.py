@@ -34,7 +34,9 @@ from harness.toxiproxy import Toxiproxy
 from harness.vpn import VpnProfile
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-bench_app = typer.Typer(no_args_is_help=True, help="Measure the running topology.")
+bench_app = typer.Typer(
+    no_args_is_help=True, help="Measure the running topology, or its link alone."
+)
 app.add_typer(bench_app, name="bench")
 vpn_app = typer.Typer(
     no_args_is_help=True, help="Degrade, cut or restore the VPN link of the running topology."
@@ -349,6 +351,34 @@ def bench_latency(
             typer.echo(f"{'hops.' + hop:<20} {figures}")
     if result.missing or result.duplicated:
         raise typer.Exit(1)
+
+
+@bench_app.command("link")
+def bench_link(
+    latency_ms: Annotated[int, typer.Option(min=0, help="one-way latency, each direction")] = 10,
+    jitter_ms: Annotated[int, typer.Option(min=0)] = 0,
+    bandwidth_kbytes_s: Annotated[int, typer.Option(min=1, help="125 KB/s is 1 Mbps")] = 12_500,
+    frames: Annotated[int, typer.Option(min=1, max=100_000)] = 600,
+    rate: Annotated[float, typer.Option(min=0.1, max=5000, help="frames per second")] = 20.0,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+) -> None:
+    """The emulated VPN link alone, no topology needed: what Toxiproxy itself adds to the
+    latency it is told to inject, on this machine (the floor under the latency bench's
+    overhead). Defaults: the latency scenario's link at 20 ms round trip."""
+    import json
+
+    from harness.link_bench import bench_link as measure
+
+    try:
+        profile = VpnProfile(latency_ms, latency_ms, jitter_ms, bandwidth_kbytes_s)
+    except ValueError as error:
+        raise HarnessError(str(error)) from None
+    summary = measure(new_run_folder("bench-link"), profile, frames, rate).summary()
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        for name, value in summary.items():
+            typer.echo(f"{name:<20} {value}")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -61,6 +61,11 @@ def make_signal(
     )
 
 
+def signal_frame_bytes(contract: OptionContract) -> int:
+    """A signal's size on the link: its JSON in the SignalR invocation's envelope."""
+    return len(make_signal(contract, 0, 30).model_dump_json()) + 48
+
+
 async def publish_at_rate(
     bus: SignalBus,
     make: Callable[[int], Signal],
@@ -142,10 +147,9 @@ def storm_beside_probe(
     identical link, and their segments on the path captured: the signals, and what was measured
     beside them. The sending thread runs on `path_cpus` (harness.cpu_placement); the probe's
     receiver and the capture, started before, stay where this process was."""
-    frame_bytes = len(make_signal(contracts[0], 0, 30).model_dump_json()) + 48  # + the envelope
     with (
         HopCapture(path) as capture,
-        LinkProbe(api, profile, frame_bytes) as probe,
+        LinkProbe(api, profile, signal_frame_bytes(contracts[0])) as probe,
         running_on(path_cpus),
     ):
         sent = storm(bus, contracts, rate_per_s, lambda n: n >= count, published=probe.mark)

@@ -97,6 +97,8 @@ def test_sigint_stops_a_foreground_up_and_everything_it_started(tmp_path: Path) 
         (("status",), "no topology is up"),
         (("rollout", "bot", "--image-version", "2"), "no topology is up"),
         (("vpn", "degrade", "--latency-ms", "5", "--jitter-ms", "9"), "jitter_ms must not exceed"),
+        (("bench", "link", "--latency-ms", "5", "--jitter-ms", "9"), "jitter_ms must not exceed"),
+        (("bench", "link", "--rate", "0"), "Invalid value for '--rate'"),
     ],
 )
 def test_bad_input_gets_one_clear_line(spyh: Spyh, args: tuple[str, ...], message: str) -> None:
