@@ -21,6 +21,7 @@ import numpy as np
 from fakes.tws.instruments import expiries
 from harness.cpu_placement import running_on
 from harness.hops import HOPS, HopCapture, PathPorts
+from harness.host_steal import HostSteal
 from harness.link_probe import LinkProbe
 from harness.toxiproxy import Toxiproxy
 from harness.vpn import VpnProfile
@@ -125,12 +126,14 @@ def storm(
 
 @dataclass(frozen=True)
 class Beside:
-    """What was measured beside the signals: the link's own one-way delay for each (ms), and
-    where each one's time went, hop by hop (harness.hops), or why that could not be seen."""
+    """What was measured beside the signals: the link's own one-way delay for each (ms), where
+    each one's time went, hop by hop (harness.hops), or why that could not be seen, and the CPU
+    time the host took from this VM meanwhile (harness.host_steal; None: not measured)."""
 
     link_ms: list[float] = field(default_factory=list)
     hops_ms: dict[str, list[float]] = field(default_factory=dict)
     hops_unavailable: str = ""
+    host_steal_ms: float | None = None
 
 
 def storm_beside_probe(
@@ -151,9 +154,10 @@ def storm_beside_probe(
         HopCapture(path) as capture,
         LinkProbe(api, profile, signal_frame_bytes(contracts[0])) as probe,
         running_on(path_cpus),
+        HostSteal() as steal,
     ):
         sent = storm(bus, contracts, rate_per_s, lambda n: n >= count, published=probe.mark)
-    return sent, Beside(probe.delays_ms, capture.hops_ms(sent), capture.unavailable)
+    return sent, Beside(probe.delays_ms, capture.hops_ms(sent), capture.unavailable, steal.ms)
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,7 @@ class LatencyResult:
             "stack_p99_ms": _rounded(self.stack_p99_ms),
             "acked_p50_ms": _rounded(_percentile(self.acked_ms, 50)),
             "acked_p99_ms": _rounded(_percentile(self.acked_ms, 99)),
+            "host_steal_ms": self.beside.host_steal_ms,
             "hops": self.hops(),
         }
 

@@ -81,12 +81,14 @@ def hop_table(figures: list[dict[str, Any]]) -> str:
     rows: list[list[object]] = []
     for figure in captured:
         found = figure["hops"]
+        steal = figure.get("host_steal_ms", "not measured")
         if "signals" in found:
             cells = [f"{found[h]['p50_ms']} / {found[h]['p99_ms']}" for h in hops]
-            rows.append([profile_label(figure), found["signals"], *cells])
+            rows.append([profile_label(figure), found["signals"], *cells, steal])
         else:
             rows.append([profile_label(figure), 0, f"not captured: {found.get('unavailable')}"])
-    return _table(["profile", "signals", *(f"{h} p50 / p99 (ms)" for h in hops)], rows)
+    header = ["profile", "signals", *(f"{h} p50 / p99 (ms)" for h in hops)]
+    return _table([*header, "taken by the host (ms)"], rows)
 
 
 def metrics(parts: list[Part], groups: dict[str, list[float]]) -> dict[str, float]:
