@@ -41,15 +41,12 @@ def running(given: Path | None) -> Iterator[TopologyState]:
     """The topology to work on: the running one whose run folder is given, or one brought up
     now (`spyh up --detach`) and taken down after (the load runner uses this too)."""
     if given is not None:
-        state = TopologyState.load(given)
-        if not state.toxiproxy.is_ours():
-            raise HarnessError(f"the topology of {given} is not running")
-        yield state
+        yield TopologyState.running(given)
         return
     current = None
-    with suppress(HarnessError):  # none was ever brought up here
-        current = TopologyState.load()
-    if current is not None and current.toxiproxy.is_ours():
+    with suppress(HarnessError):  # none is up
+        current = TopologyState.running()
+    if current is not None:
         raise HarnessError(
             f"a topology is already up ({current.run_dir}): use it with --topology, "
             "or stop it with `spyh down` first"

@@ -115,13 +115,12 @@ def _refuse_a_second_topology() -> None:
     """One topology at a time: a second would take `.runs/latest-up` over, and `spyh down` would
     then stop it and leave the first running, unseen, beside everything measured next."""
     try:
-        running = TopologyState.load()
+        running = TopologyState.running()
     except HarnessError:
-        return  # none recorded
-    if running.toxiproxy.is_ours():
-        raise HarnessError(
-            f"a topology is already up (run folder {running.run_dir}); `spyh down` stops it"
-        )
+        return  # none is up
+    raise HarnessError(
+        f"a topology is already up (run folder {running.run_dir}); `spyh down` stops it"
+    )
 
 
 def _up_in_background(env: Env, vpn_rtt: int | None, cpus: CpuMode) -> None:
@@ -157,14 +156,14 @@ def _up_in_background(env: Env, vpn_rtt: int | None, cpus: CpuMode) -> None:
 @app.command()
 def status() -> None:
     """Show every instance of the running topology: pid, alive, listening, ports."""
-    console.print(_status_table(TopologyState.load()))
+    console.print(_status_table(TopologyState.running()))
 
 
 @app.command()
 def down() -> None:
     """Stop the running topology: its supervisor stops what it started; if the supervisor is
     gone, the recorded processes are stopped (by pid and start time, never by name)."""
-    state = TopologyState.load()
+    state = TopologyState.running()
     if state.toxiproxy.is_ours():
         with suppress(HarnessError):  # no supervisor left to ask: stop what it recorded
             call(state.control_port, "POST", "/shutdown")
@@ -182,7 +181,7 @@ def rollout(
 ) -> None:
     """Roll a component of the running topology to a release, as its Deployment would;
     a release that does not become ready is rolled back automatically."""
-    state = TopologyState.load()
+    state = TopologyState.running()
     body = {"component": component, "release": image_version}
     result = call(state.control_port, "POST", "/rollouts", body, timeout_s=900)
     console.print(
@@ -198,7 +197,7 @@ def kill(
     signal_name: Annotated[str, typer.Option("--signal", help="e.g. SIGKILL, SIGTERM")] = "SIGKILL",
 ) -> None:
     """Send a signal to one instance; its restart policy brings it back."""
-    state = TopologyState.load()
+    state = TopologyState.running()
     call(state.control_port, "POST", f"/instances/{instance}/kill", {"signal": signal_name})
     console.print(f"{signal_name} sent to {instance}")
 
@@ -209,7 +208,7 @@ def logs(
     lines: Annotated[int, typer.Option("-n", min=1)] = 40,
     follow: Annotated[bool, typer.Option("-f", help="keep printing new lines")] = False,
 ) -> None:
-    """Print the log of a component of the running topology."""
+    """Print the log of a component of the running topology, or of the last one once stopped."""
     state = TopologyState.load()
     chosen = [
         name for name in state.instances if name == component or name.rsplit("-", 1)[0] == component
@@ -236,7 +235,7 @@ def vpn_degrade(
         profile = VpnProfile(latency_ms, latency_ms, jitter_ms, bandwidth_kbytes_s)
     except ValueError as error:
         raise HarnessError(str(error)) from None
-    state = TopologyState.load()
+    state = TopologyState.running()
     call(state.control_port, "PUT", "/vpn", dataclasses.asdict(profile))
     console.print(f"VPN degraded: {profile}")
 
@@ -251,7 +250,7 @@ def vpn_outage() -> None:
 @vpn_app.command("restore")
 def vpn_restore() -> None:
     """End any outage and put back the profile the topology started with."""
-    state = TopologyState.load()
+    state = TopologyState.running()
     restored = call(state.control_port, "POST", "/vpn/restore")
     console.print(f"VPN restored: {restored['profile']}")
 
@@ -308,7 +307,7 @@ def bench_latency(
     )
     from harness.local_topology import LocalCredentials
 
-    state = TopologyState.load()
+    state = TopologyState.running()
     key = LocalCredentials.load(Path(state.run_dir)).signalr_access_key
     admin = f"http://127.0.0.1:{state.instances['tws'].ports['admin']}"
     signalr = state.instances["signalr"].ports["http"]
@@ -437,7 +436,7 @@ def _cpus_of(pid: int) -> str:
 
 
 def _on_links(action: Callable[[Toxiproxy, list[Link]], None]) -> None:
-    state = TopologyState.load()
+    state = TopologyState.running()
     api = Toxiproxy(state.toxiproxy_api_port)
     try:
         action(api, [record.link() for record in state.links])

@@ -107,6 +107,21 @@ class TopologyState(BaseModel):
         except ValidationError as error:
             raise HarnessError(f"{path} is not a topology state file: {error}") from None
 
+    @classmethod
+    def running(cls, run_dir: Path | None = None) -> TopologyState:
+        """The topology that is up; one clear error when none is, the last one's folder named."""
+        state = cls.load(run_dir)
+        if not state.is_up():
+            raise HarnessError(
+                f"no topology is up: the last one (run folder {state.run_dir}) has stopped; "
+                "start one with `spyh up`"
+            )
+        return state
+
+    def is_up(self) -> bool:
+        """Anything it started still runs (after a hard kill of its supervisor, the rest may)."""
+        return any(record.is_ours() for record in (self.toxiproxy, *self.instances.values()))
+
     def status(self) -> list[StatusRow]:
         rows = []
         for name, record in self.instances.items():

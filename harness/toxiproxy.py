@@ -28,7 +28,10 @@ class Toxiproxy:
         self._http.close()
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = self._http.request(method, path, json=body)
+        try:
+            response = self._http.request(method, path, json=body)
+        except httpx.HTTPError as error:
+            raise HarnessError(f"toxiproxy {method} {path}: no answer ({error})") from None
         if response.is_error:
             raise HarnessError(
                 f"toxiproxy {method} {path}: {response.status_code} {response.text.strip()}"

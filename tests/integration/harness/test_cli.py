@@ -33,7 +33,7 @@ def spyh(tmp_path: Path) -> Iterator[Spyh]:
     run("down")  # whatever a failed test left behind
 
 
-def test_detached_lifecycle(spyh: Spyh) -> None:
+def test_detached_lifecycle(spyh: Spyh, tmp_path: Path) -> None:
     up = spyh("up", "--detach", "--vpn-rtt", "20")
     assert up.returncode == 0, up.stderr
     assert "topology up in the background" in up.stdout
@@ -55,7 +55,14 @@ def test_detached_lifecycle(spyh: Spyh) -> None:
     assert "edge→cloud 10 ms, cloud→edge 10 ms" in spyh("status").stdout
     down = spyh("down")
     assert "stopped" in down.stdout
-    assert "listening" not in spyh("status").stdout
+    run_dir = TopologyState.load(tmp_path / "runs" / "latest-up").run_dir
+    for after in (("status",), ("down",), ("vpn", "outage"), ("bench", "latency")):
+        result = spyh(*after)
+        assert result.returncode == 2, after
+        words = " ".join((result.stdout + result.stderr).split())
+        assert f"no topology is up: the last one (run folder {run_dir}) has stopped" in words
+        assert "Traceback" not in result.stderr
+    assert "== bot-0" in spyh("logs", "bot").stdout  # the last run's logs stay readable
 
 
 def test_sigint_stops_a_foreground_up_and_everything_it_started(tmp_path: Path) -> None:
