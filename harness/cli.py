@@ -297,6 +297,8 @@ def bench_latency(
     link's own one-way delay, measured through an identical link (link_p50/p99_ms)."""
     import json
 
+    from ib_async.client import Client
+
     from harness.hops import PathPorts
     from harness.latency import (
         listed_contracts,
@@ -308,6 +310,14 @@ def bench_latency(
     from harness.local_topology import LocalCredentials
 
     state = TopologyState.running()
+    paced = Client.MaxRequests / Client.RequestsInterval  # the bot's broker client paces it
+    if rate > paced:
+        typer.echo(
+            f"warning: {rate:g} signals/s is more orders than the bot may send: ib_async sends "
+            f"at most {paced:g} messages/s (IB allows 50), so orders queue in the bot and the "
+            "figures below include that queue",
+            err=True,
+        )
     key = LocalCredentials.load(Path(state.run_dir)).signalr_access_key
     admin = f"http://127.0.0.1:{state.instances['tws'].ports['admin']}"
     signalr = state.instances["signalr"].ports["http"]

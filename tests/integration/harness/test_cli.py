@@ -1,5 +1,6 @@
 """spyh as an operator uses it: separate commands against one detached topology."""
 
+import json
 import os
 import signal
 import subprocess
@@ -53,6 +54,12 @@ def test_detached_lifecycle(spyh: Spyh, tmp_path: Path) -> None:
     restored = spyh("vpn", "restore")
     assert restored.returncode == 0, restored.stderr
     assert "edge→cloud 10 ms, cloud→edge 10 ms" in spyh("status").stdout
+    bench = spyh("bench", "latency", "--signals", "20", "--rate", "50", "--warmup", "0", "--json")
+    assert bench.returncode == 0, bench.stderr
+    figures = json.loads(bench.stdout)
+    assert (figures["orders"], figures["missing"], figures["duplicated"]) == (20, 0, 0)
+    assert figures["p50_ms"] > figures["injected_one_way_ms"] == 10
+    assert "50 signals/s is more orders than the bot may send" in bench.stderr
     down = spyh("down")
     assert "stopped" in down.stdout
     run_dir = TopologyState.load(tmp_path / "runs" / "latest-up").run_dir
