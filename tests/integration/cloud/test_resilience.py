@@ -81,3 +81,26 @@ async def test_signalr_refusals_are_retried_and_delivered_once(
         text, 'spy_signal_deliveries_total{outcome="failed",target="quote"}'
     )
     assert refused == 3
+
+
+async def test_a_signal_is_stored_while_signalr_refuses_its_broadcast(
+    backend: Backend, cloud: Cloud
+) -> None:
+    """The store waits for the signal's first publish attempt (so that it never holds the
+    signal on its way out), not for a publish that succeeds."""
+    async with (
+        subscriber(backend) as received,
+        httpx.AsyncClient(base_url=f"{cloud.signalr_url}/admin") as admin,
+    ):
+        reject = await admin.post("/faults/reject", json={"count": 1000, "status": 503})
+        reject.raise_for_status()
+        try:
+            surge(backend, [13])
+            (signal,) = await eventually(lambda: listed(backend))
+            rows = await eventually(lambda: stored_rows(cloud, backend.table))
+            assert [row["RowKey"] for row in rows] == [signal.id]
+            assert received == []  # every broadcast so far was refused
+        finally:
+            await admin.delete("/faults")
+        await eventually(lambda: received)
+    assert [s.id for s in received] == [signal.id]
