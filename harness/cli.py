@@ -301,6 +301,7 @@ def bench_latency(
 
     from harness.hops import PathPorts
     from harness.latency import (
+        hop_lines,
         listed_contracts,
         signal_bus,
         storm,
@@ -354,10 +355,8 @@ def bench_latency(
         for name, value in summary.items():
             if name != "hops":
                 typer.echo(f"{name:<20} {value}")
-        for hop, figures in summary["hops"].items():  # where the time went
-            if isinstance(figures, dict):
-                figures = "  ".join(f"{q.removesuffix('_ms')} {v}" for q, v in figures.items())
-            typer.echo(f"{'hops.' + hop:<20} {figures}")
+        for line in hop_lines(summary["hops"]):  # where the time went
+            typer.echo(line)
     if result.missing or result.duplicated:
         raise typer.Exit(1)
 

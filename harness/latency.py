@@ -62,6 +62,21 @@ def make_signal(
     )
 
 
+def signals_since(get: Callable[..., Any], since: datetime, **request: Any) -> list[Signal]:
+    """Every signal the backend raised since `since`, page by page, asked as an operator would
+    (its own API): `get` of an httpx client or of Locust's HttpSession, based at the backend."""
+    params: dict[str, Any] = {"since": since.isoformat(), "limit": 500}
+    signals: list[Signal] = []
+    while True:
+        response = get("/api/signals", params=params, **request)
+        response.raise_for_status()
+        page = response.json()
+        signals += [Signal.model_validate(item) for item in page["items"]]
+        if not page["next_cursor"]:
+            return signals
+        params = {"cursor": page["next_cursor"], "limit": 500}
+
+
 def signal_frame_bytes(contract: OptionContract) -> int:
     """A signal's size on the link: its JSON in the SignalR invocation's envelope."""
     return len(make_signal(contract, 0, 30).model_dump_json()) + 48
@@ -134,6 +149,20 @@ class Beside:
     hops_ms: dict[str, list[float]] = field(default_factory=dict)
     hops_unavailable: str = ""
     host_steal_ms: float | None = None
+
+    def hops(self) -> dict[str, Any]:
+        """p50/p90/p99 of each hop (ms) over the signals seen all the way, or why none are."""
+        if self.hops_unavailable or not self.hops_ms:
+            return {"unavailable": self.hops_unavailable or "not captured"}
+        hops = self.hops_ms
+        figures: dict[str, Any] = {"signals": len(hops[HOPS[0]])}
+        for hop in HOPS:
+            figures[hop] = _spread(hops[hop])
+        # Signal by signal, every hop but the link: what the stack added above the latency the
+        # link really injected into that signal (not a difference of two separate p99s).
+        stack = zip(*(hops[hop] for hop in HOPS if hop != "link"), strict=True)
+        figures["stack"] = _spread([sum(times) for times in stack])
+        return figures
 
 
 def storm_beside_probe(
@@ -210,22 +239,18 @@ class LatencyResult:
             "acked_p50_ms": _rounded(_percentile(self.acked_ms, 50)),
             "acked_p99_ms": _rounded(_percentile(self.acked_ms, 99)),
             "host_steal_ms": self.beside.host_steal_ms,
-            "hops": self.hops(),
+            "hops": self.beside.hops(),
         }
 
-    def hops(self) -> dict[str, Any]:
-        """p50/p90/p99 of each hop (ms) over the signals seen all the way, or why none are."""
-        if self.beside.hops_unavailable or not self.beside.hops_ms:
-            return {"unavailable": self.beside.hops_unavailable or "not captured"}
-        hops = self.beside.hops_ms
-        figures: dict[str, Any] = {"signals": len(hops[HOPS[0]])}
-        for hop in HOPS:
-            figures[hop] = _spread(hops[hop])
-        # Signal by signal, every hop but the link: what the stack added above the latency the
-        # link really injected into that signal (not a difference of two separate p99s).
-        stack = zip(*(hops[hop] for hop in HOPS if hop != "link"), strict=True)
-        figures["stack"] = _spread([sum(times) for times in stack])
-        return figures
+
+def hop_lines(hops: dict[str, Any]) -> list[str]:
+    """Beside.hops() for a terminal: one line a hop, `hops.bot   p50 0.6  p90 1.1  p99 1.5`."""
+    lines = []
+    for hop, figures in hops.items():
+        if isinstance(figures, dict):
+            figures = "  ".join(f"{q.removesuffix('_ms')} {v}" for q, v in figures.items())
+        lines.append(f"{'hops.' + hop:<20} {figures}")
+    return lines
 
 
 def _spread(values: list[float]) -> dict[str, float | None]:

@@ -24,16 +24,23 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+import httpx
 
 from chaos import runner, topology
 from harness.errors import HarnessError
+from harness.files import write_whole
+from harness.hops import HopCapture, PathPorts
+from harness.latency import Beside, hop_lines, signals_since
 from harness.local_topology import CREDENTIALS_FILE
 from harness.run_folder import new_run_folder
 from harness.state import TopologyState
 from harness.toolchain import ROOT
+from loadtests import STORM_FIGURE
 from reports.build import build_report
 
 LOCUSTFILES = Path(__file__).parent
@@ -86,6 +93,7 @@ class Target:
     api_key: str
     gateway_admin: str = ""
     one_way_ms: float = 0.0
+    path: PathPorts | None = None  # where the storm's signals travel, to capture hop by hop
 
 
 def _from_topology(state: TopologyState, storm: bool) -> Target:
@@ -96,7 +104,8 @@ def _from_topology(state: TopologyState, storm: bool) -> Target:
         return Target(backend, key)
     topology.instances_of(state, "bot")
     admin = topology.url(state, "tws", "admin")
-    return Target(backend, key, admin, float(state.profile.cloud_to_edge_ms))  # cloud to edge
+    one_way = float(state.profile.cloud_to_edge_ms)  # cloud to edge
+    return Target(backend, key, admin, one_way, PathPorts.of(state))
 
 
 @contextmanager
@@ -159,6 +168,19 @@ def locust_argv(args: argparse.Namespace, to: Target, out: Path) -> list[str]:
     return argv + (["--processes", str(args.processes)] if args.processes > 1 else [])
 
 
+def record_hops(figure: Path, to: Target, capture: HopCapture, since: datetime) -> None:
+    """Where the storm's signals spent their time, hop by hop, into its figure (which the
+    report's hop table reads) and on the terminal, as `spyh bench latency` shows it."""
+    if not figure.exists():
+        return  # the gates never ran: Locust was stopped early
+    headers = {"Authorization": f"Bearer {to.api_key}"}
+    with httpx.Client(base_url=to.backend, headers=headers, timeout=10) as backend:
+        signals = signals_since(backend.get, since)
+    hops = Beside(hops_ms=capture.hops_ms(signals), hops_unavailable=capture.unavailable).hops()
+    write_whole(figure, json.dumps({**json.loads(figure.read_text()), "hops": hops}, indent=1))
+    print("the storm's signals, hop by hop (ms):", *hop_lines(hops), sep="\n", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.signal_rate is None:
@@ -181,7 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with target(args) as to:
             env = {**os.environ, **runner.NO_EGRESS, "LOCUST_API_KEY": to.api_key}
-            code = subprocess.call(locust_argv(args, to, out), cwd=ROOT, env=env)
+            started = datetime.now(UTC)
+            with HopCapture(to.path) if to.path else nullcontext() as capture:
+                code = subprocess.call(locust_argv(args, to, out), cwd=ROOT, env=env)
+            if capture is not None:
+                record_hops(out / STORM_FIGURE, to, capture, started)
     except HarnessError as error:
         print(f"load: error: {error}", file=sys.stderr)
         code = 2

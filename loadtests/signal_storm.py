@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,27 +26,14 @@ from locust import User, constant, constant_throughput, events, task
 from locust.clients import HttpSession
 from locust.env import Environment
 
-from harness.latency import match, wait_for_orders
+from harness.latency import match, signals_since, wait_for_orders
+from loadtests import STORM_FIGURE
 from loadtests.slo import Gate, at_most, gate, options
 from system.domain.contracts import OptionContract
-from system.domain.signals import Signal
 
 SIGNAL, SIGNAL_TO_ORDER = "SIGNAL", "signal→order"
 UNUSUAL = "/market/unusual-activity"
 _run = {"started": datetime.now(UTC)}
-
-
-def signals_since(get: Callable[..., Any], since: datetime, **request: Any) -> list[Signal]:
-    """Every signal the backend raised since `since`, page by page (`get` of an httpx client or
-    of Locust's HttpSession)."""
-    params: dict[str, Any] = {"since": since.isoformat(), "limit": 500}
-    signals: list[Signal] = []
-    while True:
-        page = get("/api/signals", params=params, **request).json()
-        signals += [Signal.model_validate(item) for item in page["items"]]
-        if not page["next_cursor"]:
-            return signals
-        params = {"cursor": page["next_cursor"], "limit": 500}
 
 
 class GatewayUser(User):
@@ -132,10 +118,10 @@ def storm_gates(environment: Environment) -> list[Gate]:
     result = wait_for_orders(given.gateway_admin, signals, floor, given.settle_s)
     summary = result.summary()
     if given.slo_file:
-        figures = Path(given.slo_file).parent / "figures"
-        figures.mkdir(parents=True, exist_ok=True)
-        figure = {"scenario": "signal storm", **summary, "samples_ms": result.samples_ms}
-        (figures / "signal-to-order.json").write_text(json.dumps(figure, indent=1))
+        figure = Path(given.slo_file).parent / STORM_FIGURE
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        found = {"scenario": "signal storm", **summary, "samples_ms": result.samples_ms}
+        figure.write_text(json.dumps(found, indent=1))
     overhead = result.overhead_p99_ms if result.samples_ms else None
     counted = f"{summary['signals']} signals, {summary['orders']} orders"
     rate = len(signals) / (datetime.now(UTC) - _run["started"]).total_seconds()

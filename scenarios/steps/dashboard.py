@@ -20,6 +20,7 @@ from pytest_bdd import given, parsers, then, when
 
 from harness.browser import chromium
 from harness.dashboard import DashboardPage, open_dashboard
+from harness.latency import signals_since
 from harness.topology import Use
 from harness.unusual_activity import raise_unusual_activity
 from scenarios.conftest import RecordFigure
@@ -58,13 +59,9 @@ def dashboard_open(topology: Stack, browser: Browser) -> DashboardPage:
 def _signals_since(topology: Stack, since: datetime) -> list[Signal]:
     """What the backend raised since then, asked as an operator would (its own API)."""
     host, port = topology.supervisor.address_from("cloud", BACKEND)
-    response = httpx.get(
-        f"http://{host}:{port}/api/signals",
-        params={"since": since.isoformat()},
-        headers={"Authorization": f"Bearer {topology.local.credentials.backend_api_key}"},
-        timeout=10,
-    )
-    return [Signal.model_validate(item) for item in response.raise_for_status().json()["items"]]
+    headers = {"Authorization": f"Bearer {topology.local.credentials.backend_api_key}"}
+    with httpx.Client(base_url=f"http://{host}:{port}", headers=headers, timeout=10) as backend:
+        return signals_since(backend.get, since)
 
 
 @when("the detector raises signals on unusual activity", target_fixture="raised")

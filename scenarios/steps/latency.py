@@ -71,6 +71,6 @@ def p99_within_slo(topology: Stack, measured: LatencyResult, record_figure: Reco
         f"p99 {measured.percentile(99):.2f} ms > {limit:.2f} ms: the link's own p99 "
         f"{measured.link_p99_ms:.2f} ms (set to {measured.injected_one_way_ms:g} ms) + 5 ms "
         f"(p50 {measured.percentile(50):.2f} ms, stack p99 {measured.stack_p99_ms:.2f} ms); "
-        f"hop by hop: {measured.hops()}; the host took {measured.beside.host_steal_ms} ms of "
-        "this VM's CPU meanwhile"
+        f"hop by hop: {measured.beside.hops()}; the host took {measured.beside.host_steal_ms} "
+        "ms of this VM's CPU meanwhile"
     )

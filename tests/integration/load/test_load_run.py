@@ -71,6 +71,11 @@ def test_a_run_within_its_gates_writes_locust_output_and_passes_with_a_signal_st
     orders = next(g for g in slo["gates"] if g["name"] == "orders == signals")
     assert orders["passed"], orders["detail"]
     assert orders["limit"] > 0  # the storm raised signals, each traded exactly once
+    # Where their time went, hop by hop, from the kernel's timestamps (harness.hops).
+    hops = json.loads((out / "figures" / "signal-to-order.json").read_text())["hops"]
+    assert 0 < hops["signals"] <= orders["limit"], hops
+    assert hops["link"]["p50_ms"] >= 10 > hops["sender"]["p50_ms"] > 0, hops  # dev: 12 ms
+    assert "hops.stack           p50 " in done.stdout
     summary = json.loads((out.parent / "summary.json").read_text())
     assert [(s["name"], s["status"]) for s in summary["suites"]] == [("load", "passed")]
     assert f"report: {out.parent / 'report.html'}" in done.stdout
