@@ -35,6 +35,7 @@ from chaos import runner, topology
 from harness.errors import HarnessError
 from harness.files import write_whole
 from harness.hops import HopCapture, PathPorts
+from harness.host_steal import HostSteal
 from harness.latency import Beside, hop_lines, signals_since
 from harness.local_topology import CREDENTIALS_FILE
 from harness.run_folder import new_run_folder
@@ -168,17 +169,22 @@ def locust_argv(args: argparse.Namespace, to: Target, out: Path) -> list[str]:
     return argv + (["--processes", str(args.processes)] if args.processes > 1 else [])
 
 
-def record_hops(figure: Path, to: Target, capture: HopCapture, since: datetime) -> None:
-    """Where the storm's signals spent their time, hop by hop, into its figure (which the
-    report's hop table reads) and on the terminal, as `spyh bench latency` shows it."""
+def record_hops(
+    figure: Path, to: Target, capture: HopCapture, since: datetime, host_steal_ms: float
+) -> None:
+    """Where the storm's signals spent their time, hop by hop, and what the host took from
+    this VM meanwhile, into its figure (which the report's hop table reads) and on the
+    terminal, as `spyh bench latency` shows them."""
     if not figure.exists():
         return  # the gates never ran: Locust was stopped early
     headers = {"Authorization": f"Bearer {to.api_key}"}
     with httpx.Client(base_url=to.backend, headers=headers, timeout=10) as backend:
         signals = signals_since(backend.get, since)
     hops = Beside(hops_ms=capture.hops_ms(signals), hops_unavailable=capture.unavailable).hops()
-    write_whole(figure, json.dumps({**json.loads(figure.read_text()), "hops": hops}, indent=1))
+    found = {**json.loads(figure.read_text()), "hops": hops, "host_steal_ms": host_steal_ms}
+    write_whole(figure, json.dumps(found, indent=1))
     print("the storm's signals, hop by hop (ms):", *hop_lines(hops), sep="\n", flush=True)
+    print(f"taken by the host meanwhile: {host_steal_ms:g} ms of CPU", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,10 +210,13 @@ def main(argv: list[str] | None = None) -> int:
         with target(args) as to:
             env = {**os.environ, **runner.NO_EGRESS, "LOCUST_API_KEY": to.api_key}
             started = datetime.now(UTC)
-            with HopCapture(to.path) if to.path else nullcontext() as capture:
+            with (
+                HopCapture(to.path) if to.path else nullcontext() as capture,
+                HostSteal() as steal,
+            ):
                 code = subprocess.call(locust_argv(args, to, out), cwd=ROOT, env=env)
             if capture is not None:
-                record_hops(out / STORM_FIGURE, to, capture, started)
+                record_hops(out / STORM_FIGURE, to, capture, started, steal.ms)
     except HarnessError as error:
         print(f"load: error: {error}", file=sys.stderr)
         code = 2

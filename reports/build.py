@@ -81,7 +81,8 @@ def hop_table(figures: list[dict[str, Any]]) -> str:
     rows: list[list[object]] = []
     for figure in captured:
         found = figure["hops"]
-        steal = figure.get("host_steal_ms", "not measured")
+        steal = figure.get("host_steal_ms")
+        steal = "not measured" if steal is None else steal
         if "signals" in found:
             cells = [f"{found[h]['p50_ms']} / {found[h]['p99_ms']}" for h in hops]
             rows.append([profile_label(figure), found["signals"], *cells, steal])

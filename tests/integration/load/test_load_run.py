@@ -72,7 +72,9 @@ def test_a_run_within_its_gates_writes_locust_output_and_passes_with_a_signal_st
     assert orders["passed"], orders["detail"]
     assert orders["limit"] > 0  # the storm raised signals, each traded exactly once
     # Where their time went, hop by hop, from the kernel's timestamps (harness.hops).
-    hops = json.loads((out / "figures" / "signal-to-order.json").read_text())["hops"]
+    figure = json.loads((out / "figures" / "signal-to-order.json").read_text())
+    hops = figure["hops"]
+    assert figure["host_steal_ms"] >= 0  # measured over the run (harness.host_steal)
     assert 0 < hops["signals"] <= orders["limit"], hops
     assert hops["link"]["p50_ms"] >= 10 > hops["sender"]["p50_ms"] > 0, hops  # dev: 12 ms
     assert "hops.stack           p50 " in done.stdout

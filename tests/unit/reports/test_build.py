@@ -57,12 +57,16 @@ def test_each_figures_hops_are_tabled_or_say_why_they_are_missing(tmp_path: Path
         (tmp_path / "figures" / f"{name}.json").write_text(json.dumps(figure))
     older = {"injected_one_way_ms": 20, "samples_ms": [24.0], "hops": hops}
     (tmp_path / "figures" / "c.json").write_text(json.dumps({**older, "host_steal_ms": 70.0}))
+    unmeasured = {"injected_one_way_ms": 25, "samples_ms": [29.0], "hops": hops}
+    (tmp_path / "figures" / "d.json").write_text(json.dumps({**unmeasured, "host_steal_ms": None}))
     html = build_report(tmp_path).read_text()
     assert "<th>bot p50 / p99 (ms)</th>" in html
     assert "<th>taken by the host (ms)</th>" in html
     assert "<td>one-way 15 ms</td><td>600</td><td>1.5 / 4.75</td>" in html
     assert "<td>1.5 / 4.75</td><td>not measured</td></tr>" in html  # a figure from before
     assert "<td>1.5 / 4.75</td><td>70.0</td></tr>" in html
+    cells = "<td>1.5 / 4.75</td>" * 4
+    assert f"<td>one-way 25 ms</td><td>600</td>{cells}<td>not measured</td></tr>" in html
     assert "<td>one-way 10 ms</td><td>0</td><td>not captured: no CAP_NET_RAW</td>" in html
 
 
