@@ -150,7 +150,10 @@ def _up_in_background(env: Env, vpn_rtt: int | None, cpus: CpuMode) -> None:
         except HarnessError:
             pass  # not written yet
         time.sleep(0.1)
-    raise HarnessError(output.read_text(errors="replace").strip() or "spyh up exited early")
+    # It said what failed in its own words ("spyh: error: ..."): relay them, not wrap them.
+    said = output.read_text(errors="replace").strip() or "spyh: error: spyh up exited early"
+    typer.echo(said, err=True)
+    raise typer.Exit(daemon.returncode or 2)
 
 
 @app.command()

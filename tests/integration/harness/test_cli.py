@@ -20,10 +20,10 @@ Spyh = Callable[..., subprocess.CompletedProcess[str]]
 def spyh(tmp_path: Path) -> Iterator[Spyh]:
     env = {**os.environ, "SPYH_RUNS_DIR": str(tmp_path / "runs"), "COLUMNS": "200"}
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "harness", *args],
-            env=env,
+            env={**env, **extra_env},
             capture_output=True,
             text=True,
             timeout=120,
@@ -70,6 +70,17 @@ def test_detached_lifecycle(spyh: Spyh, tmp_path: Path) -> None:
         assert f"no topology is up: the last one (run folder {run_dir}) has stopped" in words
         assert "Traceback" not in result.stderr
     assert "== bot-0" in spyh("logs", "bot").stdout  # the last run's logs stay readable
+
+
+def test_a_component_that_will_not_start_is_named_with_the_end_of_its_log(spyh: Spyh) -> None:
+    up = spyh("up", "--detach", SPY_BACKEND_LOG_LEVEL="loud")  # the backend refuses it
+    assert up.returncode == 2
+    said = up.stderr.splitlines()
+    assert said[0].startswith(
+        "spyh: error: component backend exited with code 2 before it was ready; last lines of "
+    ), up.stderr
+    assert "backend: invalid setting SPY_BACKEND_LOG_LEVEL" in said[1]
+    assert up.stderr.count("spyh: error:") == 1  # relayed from the background up, not wrapped
 
 
 def test_sigint_stops_a_foreground_up_and_everything_it_started(tmp_path: Path) -> None:
