@@ -39,6 +39,7 @@ from ib_async.objects import CommissionReport, Fill, TradeLogEntry
 from ib_async.order import OrderStatus as IbOrderStatus
 from ib_async.util import UNSET_DOUBLE
 
+from system.adapters import ib_connect
 from system.domain.contracts import OptionContract
 from system.domain.orders import Execution, Order, OrderIntent, OrderStatus, OrderType
 from system.domain.signals import Side
@@ -174,11 +175,12 @@ class IbBroker:
             version = secret.version
         self._connect_error = ""
         try:
-            await self._ib.connectAsync(
+            await ib_connect.connect(
+                self._ib,
                 self._host,
                 self._port,
                 self._client_id,
-                timeout=self._timeout_s,
+                self._timeout_s,
                 account=self._account,
                 fetchFields=StartupFetch.POSITIONS,
             )

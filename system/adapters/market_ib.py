@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from ib_async import IB, Option, StartupFetch, Stock, Ticker
 
+from system.adapters import ib_connect
 from system.adapters.clock import SystemClock
 from system.domain.contracts import OptionContract
 from system.domain.market import ChainSnapshot, Column, SkippedMessage
@@ -104,11 +105,12 @@ class IbMarketData:
         s = self._settings
         if self._credential is not None:
             self._ib.client.optCapab = await self._credential()  # startApi optionalCapabilities
-        await self._ib.connectAsync(
+        await ib_connect.connect(
+            self._ib,
             s.host,
             s.port,
-            clientId=s.client_id,
-            timeout=s.connect_timeout_s,
+            s.client_id,
+            s.connect_timeout_s,
             readonly=True,
             fetchFields=StartupFetch(0),  # market data only: no orders, positions, accounts
         )

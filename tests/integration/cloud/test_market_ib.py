@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from ib_async import IB
 
+from harness import components
+from harness.ports import free_port
 from harness.process import ProcessSpec, RunningProcess, log_line, running
+from harness.toxiproxy import Toxiproxy
+from system.adapters import ib_connect
 from system.adapters.market_ib import IbMarketData, IbSettings
 from system.detector.config import DetectorConfig
 from system.detector.detector import Detector
@@ -45,6 +51,15 @@ def gateway(tmp_path: Path) -> Iterator[tuple[int, str]]:
     )
     with running(spec, tmp_path) as proc:
         yield _ports(proc)
+
+
+@pytest.fixture
+def toxiproxy(tmp_path: Path) -> Iterator[Toxiproxy]:
+    api_port = free_port()
+    with running(components.toxiproxy(api_port), tmp_path):
+        api = Toxiproxy(api_port)
+        yield api
+        api.close()
 
 
 def _ports(proc: RunningProcess) -> tuple[int, str]:
@@ -101,3 +116,29 @@ async def test_a_window_around_spot_within_the_line_limit_and_surges_found(
     surges = {s.contract.local_symbol for s in signals if s.reason.startswith("volume surge")}
     assert injected
     assert set(injected) <= surges
+
+
+async def test_a_connect_through_a_proxy_whose_gateway_is_down_fails_at_once(
+    toxiproxy: Toxiproxy,
+) -> None:
+    """The proxy accepts, then closes: ib_async alone would sit out its whole timeout."""
+    down = toxiproxy.create_proxy("tws-api", f"127.0.0.1:{free_port()}")  # nothing listens
+    ib = IB()
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match="the gateway side closed the connection"):
+        await ib_connect.connect(ib, "127.0.0.1", down.listen_port, 41, timeout_s=30)
+    assert time.monotonic() - started < 10  # far below the 30 s timeout
+    assert not ib.isConnected()
+
+
+async def test_a_connect_through_a_proxy_to_a_gateway_is_ready(
+    gateway: tuple[int, str], toxiproxy: Toxiproxy
+) -> None:
+    link = toxiproxy.create_proxy("tws-api", f"127.0.0.1:{gateway[0]}")
+    ib = IB()
+    await ib_connect.connect(ib, "127.0.0.1", link.listen_port, 42, timeout_s=10, readonly=True)
+    try:
+        assert ib.isConnected()
+        assert ib.client.serverVersion() > 0
+    finally:
+        ib.disconnect()
