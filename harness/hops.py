@@ -19,6 +19,7 @@ holds the sender's interpreter.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import json
 import re
 import socket
@@ -67,6 +68,25 @@ class PathPorts:
             gateway=state.instances["tws"].ports["api"],
             pids=tuple(record.pid for record in state.instances.values()),
         )
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> PathPorts:
+        """As to_json wrote it; ValueError naming what is wrong otherwise."""
+        try:
+            raw = json.loads(text)
+            return cls(
+                int(raw["signalr"]),
+                int(raw["link"]),
+                int(raw["gateway"]),
+                tuple(int(pid) for pid in raw["pids"]),
+            )
+        except (ValueError, TypeError, KeyError) as error:
+            raise ValueError(
+                f"not a signal path (JSON with signalr, link, gateway and pids): {error!r}"
+            ) from None
 
     def signal_socket_of(self) -> dict[int, int]:
         """For each process with a socket to the gateway and one to the signal link: its

@@ -24,19 +24,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-
-import httpx
 
 from chaos import runner, topology
 from harness.errors import HarnessError
-from harness.files import write_whole
-from harness.hops import HopCapture, PathPorts
-from harness.host_steal import HostSteal
-from harness.latency import Beside, hop_lines, signals_since
+from harness.hops import PathPorts
+from harness.latency import hop_lines
 from harness.local_topology import CREDENTIALS_FILE
 from harness.run_folder import new_run_folder
 from harness.state import TopologyState
@@ -163,28 +158,20 @@ def locust_argv(args: argparse.Namespace, to: Target, out: Path) -> list[str]:
         to.gateway_admin,
         "--vpn-one-way-ms",
         str(to.one_way_ms),
+        *(["--hop-path", to.path.to_json()] if to.path else []),
         "--settle-s",
         str(args.settle),
     ]
     return argv + (["--processes", str(args.processes)] if args.processes > 1 else [])
 
 
-def record_hops(
-    figure: Path, to: Target, capture: HopCapture, since: datetime, host_steal_ms: float
-) -> None:
-    """Where the storm's signals spent their time, hop by hop, and what the host took from
-    this VM meanwhile, into its figure (which the report's hop table reads) and on the
-    terminal, as `spyh bench latency` shows them."""
-    if not figure.exists():
-        return  # the gates never ran: Locust was stopped early
-    headers = {"Authorization": f"Bearer {to.api_key}"}
-    with httpx.Client(base_url=to.backend, headers=headers, timeout=10) as backend:
-        signals = signals_since(backend.get, since)
-    hops = Beside(hops_ms=capture.hops_ms(signals), hops_unavailable=capture.unavailable).hops()
-    found = {**json.loads(figure.read_text()), "hops": hops, "host_steal_ms": host_steal_ms}
-    write_whole(figure, json.dumps(found, indent=1))
-    print("the storm's signals, hop by hop (ms):", *hop_lines(hops), sep="\n", flush=True)
-    print(f"taken by the host meanwhile: {host_steal_ms:g} ms of CPU", flush=True)
+def show_hops(figure: Path) -> None:
+    """Where the storm's signals spent their time, as `spyh bench latency` shows it."""
+    if figure.exists():  # the gates ran
+        found = json.loads(figure.read_text())
+        print("the storm's signals, hop by hop (ms):", *hop_lines(found["hops"]), sep="\n")
+        if found["host_steal_ms"] is not None:
+            print(f"taken by the host meanwhile: {found['host_steal_ms']:g} ms of CPU")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,14 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with target(args) as to:
             env = {**os.environ, **runner.NO_EGRESS, "LOCUST_API_KEY": to.api_key}
-            started = datetime.now(UTC)
-            with (
-                HopCapture(to.path) if to.path else nullcontext() as capture,
-                HostSteal() as steal,
-            ):
-                code = subprocess.call(locust_argv(args, to, out), cwd=ROOT, env=env)
-            if capture is not None:
-                record_hops(out / STORM_FIGURE, to, capture, started, steal.ms)
+            code = subprocess.call(locust_argv(args, to, out), cwd=ROOT, env=env)
+        show_hops(out / STORM_FIGURE)
     except HarnessError as error:
         print(f"load: error: {error}", file=sys.stderr)
         code = 2

@@ -20,6 +20,8 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 from locust.stats import StatsEntry
 
+from harness.hops import PathPorts
+
 BREACHED = 3  # the exit code of a run that breached a gate (Locust's own failures exit 1)
 
 
@@ -70,6 +72,16 @@ def options(environment: Environment) -> argparse.Namespace:
     return parsed
 
 
+def _path(text: str) -> str:
+    """Checked here, kept as text: the master hands its options to its workers as data."""
+    try:
+        if text:  # "": not followed (the default)
+            PathPorts.from_json(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 @events.init_command_line_parser.add_listener  # type: ignore[untyped-decorator]
 def _options(parser: LocustArgumentParser) -> None:
     parser.add_argument(
@@ -78,6 +90,13 @@ def _options(parser: LocustArgumentParser) -> None:
     parser.add_argument("--gateway-admin", default="", help="the gateway simulator's admin URL")
     parser.add_argument("--signal-rate", type=float, default=1.0, help="market bursts per second")
     parser.add_argument("--vpn-one-way-ms", type=float, default=0.0, help="the link's floor")
+    parser.add_argument(
+        "--hop-path",
+        type=_path,
+        default="",
+        help="the signal path (harness.hops.PathPorts as JSON): the storm's signals are followed "
+        "hop by hop and the overhead gate judges what the stack added above the link each crossed",
+    )
     parser.add_argument("--settle-s", type=float, default=30.0, help="wait for the last orders")
     parser.add_argument("--slo-p99-ms", type=float, default=50.0, help="backend p99 latency")
     parser.add_argument("--slo-error-rate", type=float, default=0.01, help="failed/all requests")
