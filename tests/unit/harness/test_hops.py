@@ -1,6 +1,8 @@
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from harness.hops import PathPorts, hop_times
 from harness.latency import Beside, LatencyResult, make_signal
 from system.domain.contracts import OptionContract, Right
@@ -55,3 +57,11 @@ def test_the_summary_gives_each_hops_percentiles_or_why_there_are_none() -> None
     assert figures["stack"] == {"p50_ms": 3.5, "p90_ms": 4.06, "p99_ms": 4.186}
     missing = LatencyResult(15, [19.0], beside=Beside(hops_unavailable="no CAP_NET_RAW"))
     assert missing.summary()["hops"] == {"unavailable": "no CAP_NET_RAW"}
+
+
+def test_a_path_travels_as_json_and_bad_json_is_named() -> None:
+    path = PathPorts(signalr=1, link=2, gateway=3, pids=(10, 11))
+    assert PathPorts.from_json(path.to_json()) == path
+    for bad in ("", "[]", '{"signalr": 1, "link": 2, "gateway": 3}', '{"signalr": "x"}'):
+        with pytest.raises(ValueError, match="not a signal path"):
+            PathPorts.from_json(bad)
