@@ -14,7 +14,7 @@ from contextlib import suppress
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console, Group
@@ -32,6 +32,8 @@ from harness.toolchain import ROOT
 from harness.topology import Link
 from harness.toxiproxy import Toxiproxy
 from harness.vpn import VpnProfile
+
+T = TypeVar("T")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 bench_app = typer.Typer(
@@ -246,7 +248,7 @@ def vpn_degrade(
 @vpn_app.command("outage")
 def vpn_outage() -> None:
     """Black-hole every link: connections stay open, nothing arrives."""
-    _on_links(vpn.start_outage)
+    _on_links(TopologyState.running(), vpn.start_outage)
     console.print("VPN down (black hole on every link)")
 
 
@@ -435,7 +437,10 @@ def _status_table(state: TopologyState) -> Group:
         )
         ports = " ".join(f"{name}={port}" for name, port in row.ports.items())
         table.add_row(row.instance, row.side, str(row.pid), shown, _cpus_of(row.pid), ports)
-    heading = f"spy-hybrid ({state.env}); VPN: {state.profile}; CPUs: {state.cpu_placement}"
+    heading = (
+        f"spy-hybrid ({state.env}); VPN: {state.profile}{_outage(state)}; "
+        f"CPUs: {state.cpu_placement}"
+    )
     return Group(Text(heading), table)
 
 
@@ -447,13 +452,21 @@ def _cpus_of(pid: int) -> str:
         return "-"
 
 
-def _on_links(action: Callable[[Toxiproxy, list[Link]], None]) -> None:
-    state = TopologyState.running()
+def _on_links(state: TopologyState, action: Callable[[Toxiproxy, list[Link]], T]) -> T:
     api = Toxiproxy(state.toxiproxy_api_port)
     try:
-        action(api, [record.link() for record in state.links])
+        return action(api, [record.link() for record in state.links])
     finally:
         api.close()
+
+
+def _outage(state: TopologyState) -> str:
+    """What the profile alone does not say: links an outage black-holes right now."""
+    try:
+        down = _on_links(state, vpn.black_holed)
+    except HarnessError as error:
+        return f"; the links' state is unknown ({error})"
+    return f"; OUTAGE: {', '.join(down)} black-holed" if down else ""
 
 
 def _follow(paths: dict[str, Path]) -> None:

@@ -90,6 +90,15 @@ def start_outage(api: Toxiproxy, links: list[Link]) -> None:
             api.add_toxic(link.name, "timeout", stream, {"timeout": 0}, name=f"vpn-outage-{stream}")
 
 
+def black_holed(api: Toxiproxy, links: list[Link]) -> list[str]:
+    """The links an outage black-holes now, whoever started it (spyh, a drill, a scenario)."""
+    return [
+        link.name
+        for link in links
+        if any(toxic["name"] in _OUTAGE_TOXICS for toxic in api.toxics(link.name))
+    ]
+
+
 def end_outage(api: Toxiproxy, links: list[Link]) -> None:
     """Lift the black hole and reset the connections that lived through it: Toxiproxy dropped
     their bytes where TCP would have retransmitted them, so their streams have holes."""

@@ -51,9 +51,13 @@ def test_detached_lifecycle(spyh: Spyh, tmp_path: Path) -> None:
     assert degraded.returncode == 0, degraded.stderr
     assert "edge→cloud 40 ms, cloud→edge 40 ms, jitter ±5 ms, 1 Mbps" in spyh("status").stdout
     assert spyh("vpn", "outage").returncode == 0
+    black_holed = " ".join(spyh("status").stdout.split())  # however the outage was started
+    assert "OUTAGE: azurite-table, backend-http," in black_holed, black_holed
     restored = spyh("vpn", "restore")
     assert restored.returncode == 0, restored.stderr
-    assert "edge→cloud 10 ms, cloud→edge 10 ms" in spyh("status").stdout
+    restored_status = spyh("status").stdout
+    assert "edge→cloud 10 ms, cloud→edge 10 ms" in restored_status
+    assert "OUTAGE" not in restored_status
     bench = spyh("bench", "latency", "--signals", "20", "--rate", "50", "--warmup", "0", "--json")
     assert bench.returncode == 0, bench.stderr
     figures = json.loads(bench.stdout)
