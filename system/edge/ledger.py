@@ -487,12 +487,17 @@ class Ledger:
 
     # -- what reconciliation and risk read -------------------------------------------------
 
-    def undecided(self) -> list[Entry]:
+    def undecided(self, expired_at: datetime | None = None) -> list[Entry]:
+        """Signals without an outcome, oldest first; with `expired_at`, only those whose signal
+        has expired by then (the others' bodies are not even parsed: the sweep asks every
+        second, while resting orders keep hundreds of signals open)."""
         rows = self._conn.execute(
-            "SELECT s.body, o.status, o.quantity, o.filled, o.broker_order_id, o.perm_id "
-            "FROM signals s LEFT JOIN orders o ON o.signal_id = s.id "
+            "SELECT s.body, s.expires_at, o.status, o.quantity, o.filled, o.broker_order_id, "
+            "o.perm_id FROM signals s LEFT JOIN orders o ON o.signal_id = s.id "
             "WHERE s.outcome IS NULL ORDER BY s.received_at"
         ).fetchall()
+        if expired_at is not None:
+            rows = [r for r in rows if datetime.fromisoformat(r["expires_at"]) <= expired_at]
         return [
             Entry(
                 Signal.model_validate_json(r["body"]),
@@ -500,6 +505,12 @@ class Ledger:
             )
             for r in rows
         ]
+
+    def undecided_ids(self) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT id FROM signals WHERE outcome IS NULL ORDER BY received_at"
+        ).fetchall()
+        return [r["id"] for r in rows]
 
     def working(self) -> dict[str, int]:
         """Signed quantity still to be filled by live orders, by OCC local symbol."""

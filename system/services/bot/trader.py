@@ -102,6 +102,7 @@ class Trader:
         self.halted: str | None = None
         self.last_reconciled: datetime | None = None
         self._rehearsed: Signal | None = None  # the last signal traded: the one rehearsed
+        self._cancelled: set[str] = set()  # signals whose expired order the last sweep cancelled
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -517,19 +518,38 @@ class Trader:
         )
 
     async def sweep(self) -> None:
-        """Periodic: the leader reconciles when a signal has expired with its order still open
-        (it cancels it); a standby mirrors the leader's outcomes from the board."""
+        """Periodic: the leader cancels the orders still working for signals that have expired;
+        a standby mirrors the leader's outcomes from the board."""
         token = self._gate.token
         now = self._clock.now()
-        entries = self.ledger.undecided()
         if token is not None:
-            if self.trading and any(e.signal.is_expired(now) for e in entries):
-                await self.reconcile(token)
+            if self.trading:
+                await self._cancel_expired(token, now)
             return
-        decisions = await self._board.decisions([e.signal.id for e in entries])
+        decisions = await self._board.decisions(self.ledger.undecided_ids())
         for signal_id, d in decisions.items():
             if self.ledger.decide(signal_id, d.outcome, d.reason, now, d.decided_by):
                 self.metrics.outcomes.labels(d.outcome.value).inc()
+
+    async def _cancel_expired(self, token: int, now: datetime) -> None:
+        """The common case costs one cancel per order: an expired signal whose order has a
+        broker id (this leader reconciled or placed it since it last connected, so its events
+        keep the ledger current) has it cancelled by id, and a broker that does not know the id
+        proves it lost, as reconciliation's probe does. Anything else (a signal without an
+        order, an order without an id, one cancelled at the last sweep and still open) gets a
+        full reconciliation, which asks the broker for the whole day's orders and executions:
+        run every second under load, that cost grew with the day and held the signals."""
+        cancelled_before, self._cancelled = self._cancelled, set()
+        probes: list[Probe] = []
+        for entry in self.ledger.undecided(expired_at=now):
+            order_id = entry.order.broker_order_id if entry.order else None
+            if order_id is None or entry.signal.id in cancelled_before:
+                await self.reconcile(token)
+                return
+            probes.append(Probe(entry.signal, order_id))
+        for probe in probes:
+            self._cancelled.add(probe.signal.id)
+            await self._probe(probe, now)
 
     # -- operator commands ---------------------------------------------------------------------
 

@@ -202,6 +202,7 @@ def make_signal(
     ttl_s: float = 30.0,
     side: Side = Side.BUY,
     age_s: float = 0.0,
+    reference_price: Decimal = Decimal("4.00"),
 ) -> Signal:
     now = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age_s)
     chosen = contract or listed_contract()
@@ -213,7 +214,7 @@ def make_signal(
         score=9.0,
         reason="integration test",
         expires_at=now + dt.timedelta(seconds=ttl_s),
-        reference_price=Decimal("4.00"),
+        reference_price=reference_price,
         trace_context={"traceparent": TRACEPARENT},
     )
 
@@ -225,14 +226,19 @@ limits:
   max_notional: 100000000
   kill_switch: {kill}
 quantity: {quantity}
-order_type: MKT
+order_type: {order_type}
 """
 
 
-def write_strategy(path: Path, rate: int = 6000, quantity: int = 1, kill: bool = False) -> Path:
+def write_strategy(
+    path: Path, rate: int = 6000, quantity: int = 1, kill: bool = False, order_type: str = "MKT"
+) -> Path:
     """The strategy file in a folder of its own, as a ConfigMap mount is, replaced whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_whole(path, STRATEGY.format(rate=rate, quantity=quantity, kill=str(kill).lower()))
+    text = STRATEGY.format(
+        rate=rate, quantity=quantity, kill=str(kill).lower(), order_type=order_type
+    )
+    write_whole(path, text)
     return path
 
 

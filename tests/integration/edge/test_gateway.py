@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ class Single:
     cloud: rig.Cloud
     bot: rig.Service
     secrets: Path
+    strategy: Path
 
     def trade(self, *signals: Signal) -> None:
         for s in signals:
@@ -50,7 +52,7 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Single]:
         )
         rig.leader_of([bot])
         rig.subscribed([bot])
-        yield Single(edge.gateway, edge.cloud, bot, secrets)
+        yield Single(edge.gateway, edge.cloud, bot, secrets, edge.strategy)
 
 
 def test_gateway_restart_mid_order_without_duplicates(single: Single) -> None:
@@ -96,6 +98,26 @@ def test_a_swallowed_order_is_proved_lost_at_expiry(single: Single) -> None:
     assert outcome == "rejected"
     assert "10147" in reason or reason.startswith("lost:")  # the gateway never had it
     assert single.gateway.refs()[swallowed.id] == 1
+
+
+def test_a_resting_order_is_cancelled_at_expiry_without_a_reconciliation(single: Single) -> None:
+    """The sweep cancels an expired signal's order by its id: asking the gateway for the whole
+    day's orders and executions, every second under load, held the signals behind it."""
+    rig.write_strategy(single.strategy, order_type="LMT")
+    rig.until(lambda: single.bot.status().get("order_type") == "LMT", 15, "a limit-order strategy")
+    try:
+        reconciled = single.bot.status()["last_reconciled"]
+        resting = rig.make_signal(ttl_s=2, reference_price=Decimal("0.05"))  # far below the ask
+        single.trade(resting)
+        rig.until(lambda: single.gateway_order(resting), 10, "the order at the gateway")
+        assert single.gateway_order(resting)["status"] == "Submitted"  # type: ignore[index]
+        assert single.outcome(resting) == ("cancelled", "")
+        assert single.gateway_order(resting)["status"] == "Cancelled"  # type: ignore[index]
+        assert single.bot.status()["last_reconciled"] == reconciled
+        assert single.gateway.refs()[resting.id] == 1
+    finally:
+        rig.write_strategy(single.strategy)
+        rig.until(lambda: single.bot.status().get("order_type") == "MKT", 15, "market orders")
 
 
 def test_ib_connectivity_loss_pauses_trading_until_reconciled(single: Single) -> None:

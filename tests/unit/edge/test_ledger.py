@@ -43,6 +43,19 @@ class TestSignals:
         assert queued(ledger, OUTCOMES_TABLE) == [signal.id]
         assert ledger.undecided() == []
 
+    def test_the_undecided_are_listed_all_or_those_expired_by_a_moment(
+        self, ledger: Ledger
+    ) -> None:
+        short, long, decided = (make_signal(n, ttl_s=ttl) for n, ttl in ((1, 5), (2, 60), (3, 5)))
+        for n, signal in enumerate((short, long, decided)):
+            ledger.observe(signal, NOW + timedelta(milliseconds=n))
+        ledger.decide(decided.id, OrderStatus.REJECTED, "kill switch is on", NOW)
+        assert ledger.undecided_ids() == [short.id, long.id]
+        assert [e.signal for e in ledger.undecided()] == [short, long]
+        assert ledger.undecided(expired_at=NOW + timedelta(seconds=4.9)) == []
+        expired = ledger.undecided(expired_at=short.expires_at)  # expired at its expiry
+        assert [e.signal for e in expired] == [short]
+
     def test_another_leaders_decision_is_recorded_but_not_queued(self, ledger: Ledger) -> None:
         signal = make_signal()
         ledger.observe(signal, NOW)

@@ -353,3 +353,60 @@ class TestReconciliation:
         rig.board.decisions.return_value = {signal.id: Decision(OrderStatus.FILLED, "", "bot-2")}
         await rig.trader.sweep()
         assert rig.outcome(signal.id) == (OrderStatus.FILLED, "")
+
+
+class TestExpirySweep:
+    """The leader's sweep cancels what it placed for expired signals, one request per order;
+    only what that cannot settle costs a reconciliation with the whole day's orders."""
+
+    @staticmethod
+    def asked_for_the_day(rig: Rig) -> bool:
+        requests = (rig.broker.open_orders, rig.broker.completed_orders, rig.broker.executions)
+        return any(r.await_count for r in requests)
+
+    async def test_an_expired_signals_order_is_cancelled_by_id(self, rig: Rig) -> None:
+        await rig.ready()
+        expiring, alive = make_signal(1, ttl_s=5), make_signal(2, ttl_s=60)
+        await rig.send(expiring, alive)
+        rig.broker.reset_mock()
+        rig.clock.at = NOW + timedelta(seconds=10)
+        await rig.trader.sweep()
+        rig.broker.cancel.assert_awaited_once_with(expiring.id, 101)
+        rig.trader._order_event(OrderEvent(expiring.id, 101, OrderStatus.CANCELLED), rig.clock.at)
+        assert rig.outcome(expiring.id) == (OrderStatus.CANCELLED, "")
+        await rig.trader.sweep()
+        rig.broker.cancel.assert_awaited_once()
+        assert not self.asked_for_the_day(rig)
+        assert rig.outcome(alive.id) is None
+
+    async def test_an_order_still_open_a_sweep_after_its_cancel_is_reconciled(
+        self, rig: Rig
+    ) -> None:
+        await rig.ready()
+        signal = make_signal(ttl_s=5)
+        await rig.send(signal)
+        rig.broker.reset_mock()
+        rig.clock.at = NOW + timedelta(seconds=10)
+        await rig.trader.sweep()  # the cancel is answered, but no status event follows
+        assert not self.asked_for_the_day(rig)
+        rig.broker.completed_orders.return_value = [
+            broker_order(signal, OrderStatus.FILLED, broker_id=101, filled=1)
+        ]
+        await rig.trader.sweep()
+        assert self.asked_for_the_day(rig)
+        assert rig.outcome(signal.id) == (OrderStatus.FILLED, "")
+        rig.broker.cancel.assert_awaited_once()
+
+    async def test_an_expired_signal_without_an_order_is_reconciled(self, rig: Rig) -> None:
+        await rig.ready()
+        signal = make_signal(ttl_s=5)
+        rig.gate.open = False  # the lease deadline passed: the signal is left undecided
+        await rig.send(signal)
+        rig.gate.open = True
+        rig.broker.reset_mock()
+        rig.clock.at = NOW + timedelta(seconds=10)
+        await rig.trader.sweep()
+        assert self.asked_for_the_day(rig)
+        assert rig.outcome(signal.id) == (OrderStatus.EXPIRED, "expired before it was traded")
+        rig.broker.cancel.assert_not_awaited()
+        assert rig.placed == []
