@@ -789,6 +789,8 @@ class Gateway:
                 "orderType": o.order_type,
                 "lmtPrice": o.lmt_price,
                 "auxPrice": o.aux_price,
+                "tif": o.tif,
+                "goodTillNs": o.good_till_ns,
                 "conId": o.contract.con_id,
                 "localSymbol": o.contract.local_symbol,
                 "received_at_ns": o.received_at_ns,

@@ -214,7 +214,9 @@ def decode_place_order(fields: Sequence[str]) -> PlaceOrder:
         f.skip(8 * f.count())
         f.skip(f.count())
         f.skip(2 * f.count())
-    f.skip(18)  # sharesAllocation, discretionaryAmt ... percentOffset
+    f.skip(3)  # sharesAllocation, discretionaryAmt, goodAfterTime
+    good_till = f.text().strip()
+    f.skip(14)  # faGroup ... percentOffset
     e_trade_only, firm_quote_only = f.flag(), f.flag()
     f.skip(10)  # nbboPriceCap ... volatilityType
     if f.text():  # deltaNeutralOrderType
@@ -243,6 +245,7 @@ def decode_place_order(fields: Sequence[str]) -> PlaceOrder:
         lmt_price=lmt_price,
         aux_price=aux_price,
         tif=tif,
+        good_till=good_till,
         oca_group=oca_group,
         account=account,
         order_ref=order_ref,
@@ -549,7 +552,9 @@ _OPEN_ORDER_MIDDLE = Run.of(
     False,  # hidden
     "", "", "",  # discretionaryAmt, goodAfterTime, sharesAllocation
     "", "", "", "", "",  # faGroup, faMethod, faPercentage, faProfile, modelCode
-    "", "", "", "",  # goodTillDate, rule80A, percentOffset, settlingFirm
+)  # fmt: skip
+_OPEN_ORDER_AFTER_GOOD_TILL = Run.of(
+    "", "", "",  # rule80A, percentOffset, settlingFirm
     0, "", -1, 0,  # shortSaleSlot, designatedLocation, exemptCode, auctionStrategy
     "", "", "", "", "",  # startingPrice, stockRefPrice, delta, stockRangeLower/Upper
     0, False, False, False,  # displaySize, blockOrder, sweepToFill, allOrNone
@@ -613,6 +618,8 @@ def open_order(order: Order, status: str, what_if: WhatIf | None = None) -> list
         order.perm_id,
         order.outside_rth,
         _OPEN_ORDER_MIDDLE,
+        _utc_or_blank(order.good_till_ns),
+        _OPEN_ORDER_AFTER_GOOD_TILL,
         what_if is not None,
         status,
         *preview,
@@ -638,16 +645,16 @@ def order_status(event: StatusChanged) -> list[Field]:
     ]
 
 
-def _completed_time(ns: int | None) -> str:
-    if ns is None:
-        return ""
-    return f"{dt.datetime.fromtimestamp(ns / 1e9, dt.UTC):%Y%m%d %H:%M:%S} UTC"
+def _utc_or_blank(ns: int | None) -> str:
+    return "" if ns is None else execution_time(ns)
 
 
 _COMPLETED_MIDDLE = Run.of(
     False, "", "",  # hidden, discretionaryAmt, goodAfterTime
     "", "", "", "", "",  # faGroup, faMethod, faPercentage, faProfile, modelCode
-    "", "", "", "",  # goodTillDate, rule80A, percentOffset, settlingFirm
+)  # fmt: skip
+_COMPLETED_AFTER_GOOD_TILL = Run.of(
+    "", "", "",  # rule80A, percentOffset, settlingFirm
     0, "", -1,  # shortSaleSlot, designatedLocation, exemptCode
     "", "", "", "", "",  # startingPrice, stockRefPrice, delta, stockRangeLower/Upper
     0, False, False, "",  # displaySize, sweepToFill, allOrNone, minQty
@@ -689,11 +696,13 @@ def completed_order(order: Order) -> list[Field]:
         order.perm_id,
         order.outside_rth,
         _COMPLETED_MIDDLE,
+        _utc_or_blank(order.good_till_ns),
+        _COMPLETED_AFTER_GOOD_TILL,
         order.status,
         _COMPLETED_AFTER_STATUS,
         order.filled,
         _COMPLETED_BEFORE_TIME,
-        _completed_time(order.completed_at_ns),
+        _utc_or_blank(order.completed_at_ns),
         order.status,  # completedStatus
     ]
 

@@ -11,9 +11,11 @@ then act as MKT/LMT.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fakes.tws.account import Account, fill_commission, margin, order_commission
 from fakes.tws.ids import Ids
@@ -22,7 +24,7 @@ from fakes.tws.market import Quote
 
 ORDER_TYPES = frozenset({"MKT", "LMT", "STP", "STP LMT"})
 STOPS = frozenset({"STP", "STP LMT"})
-TIFS = frozenset({"DAY", "GTC", "IOC"})
+TIFS = frozenset({"DAY", "GTC", "IOC", "GTD"})
 WORKING = frozenset({"PendingSubmit", "PreSubmitted", "Submitted"})
 DONE = frozenset({"Filled", "Cancelled", "Inactive"})
 MAX_ACTIVE_PER_SIDE = 20
@@ -39,6 +41,7 @@ class OrderRequest:
     lmt_price: float | None
     aux_price: float | None
     tif: str
+    good_till: str  # goodTillDate as sent: read with tif GTD only
     oca_group: str
     account: str
     order_ref: str
@@ -65,6 +68,7 @@ class Order:
     account: str
     order_ref: str
     outside_rth: bool
+    good_till_ns: int | None = None  # GTD: cancelled at the first market step past it
     status: str = "PendingSubmit"
     filled: float = 0.0
     avg_fill_price: float = 0.0
@@ -152,6 +156,28 @@ def _rejected(reason: str) -> Rejection:
     return Rejection(201, f"Order rejected - reason:{reason}")
 
 
+def good_till_ns(text: str) -> int | None:
+    """goodTillDate as IB reads it: "yyyymmdd-hh:mm:ss" in UTC, or "yyyymmdd hh:mm:ss" and a
+    time zone (UTC when none is given: the simulated login's zone); None if it is neither."""
+    parts = text.split()
+    try:
+        if len(parts) == 1:
+            moment = dt.datetime.strptime(parts[0], "%Y%m%d-%H:%M:%S").replace(tzinfo=dt.UTC)
+        elif len(parts) in (2, 3):
+            zone = ZoneInfo(parts[2]) if len(parts) == 3 else dt.UTC
+            moment = dt.datetime.strptime(" ".join(parts[:2]), "%Y%m%d %H:%M:%S")
+            moment = moment.replace(tzinfo=zone)
+        else:
+            return None
+    except (ValueError, ZoneInfoNotFoundError):
+        return None
+    return int(moment.timestamp()) * 1_000_000_000
+
+
+def _good_till(request: OrderRequest) -> int | None:
+    return good_till_ns(request.good_till) if request.tif == "GTD" else None
+
+
 class OrderBook:
     def __init__(
         self,
@@ -215,6 +241,11 @@ class OrderBook:
             return _rejected(f"Unsupported order type: {request.order_type}")
         if (request.tif or "DAY") not in TIFS:
             return _rejected(f"Unsupported time in force: {request.tif}")
+        if request.tif == "GTD" and good_till_ns(request.good_till) is None:
+            return _rejected(
+                f"Invalid goodTillDate {request.good_till!r}: expected yyyymmdd-hh:mm:ss (UTC) "
+                "or yyyymmdd hh:mm:ss [time zone]"
+            )
         needs_limit = request.order_type in ("LMT", "STP LMT")
         if needs_limit and (request.lmt_price is None or request.lmt_price <= 0):
             return _rejected("A limit price is required")
@@ -263,6 +294,7 @@ class OrderBook:
             account=self.account.code,
             order_ref=request.order_ref,
             outside_rth=request.outside_rth,
+            good_till_ns=_good_till(request),
             received_at_ns=received_at_ns,
         )
         self._index(order)
@@ -274,6 +306,7 @@ class OrderBook:
         order.lmt_price = request.lmt_price
         order.aux_price = request.aux_price
         order.tif = request.tif or "DAY"
+        order.good_till_ns = _good_till(request)
         order.order_ref = request.order_ref
         order.outside_rth = request.outside_rth
 
@@ -405,8 +438,12 @@ class OrderBook:
         return execution
 
     def on_market_step(self, now_ns: int) -> list[Event]:
-        """Resting orders get another chance at the new quotes."""
+        """Resting orders past their goodTillDate are cancelled; the others get another chance
+        at the new quotes."""
         events: list[Event] = []
         for order in list(self._live.values()):
-            events += self.try_fill(order, now_ns)
+            if order.good_till_ns is not None and order.good_till_ns <= now_ns:
+                events += self.cancel(order, now_ns)
+            else:
+                events += self.try_fill(order, now_ns)
         return events

@@ -67,6 +67,7 @@ def order_record(o: Order) -> Record:
         "account": o.account,
         "order_ref": o.order_ref,
         "outside_rth": o.outside_rth,
+        "good_till_ns": o.good_till_ns,
         "status": o.status,
         "filled": o.filled,
         "avg_fill_price": o.avg_fill_price,

@@ -79,6 +79,15 @@ def _normal(local_symbol: str) -> str:
     return _occ(local_symbol).local_symbol
 
 
+def good_till_date(moment: dt.datetime) -> str:
+    """IB's goodTillDate in UTC ("yyyymmdd-hh:mm:ss"), rounded up to the second: the order
+    lives to its moment and at most a second beyond."""
+    t = moment.astimezone(dt.UTC)
+    if t.microsecond:
+        t = t.replace(microsecond=0) + dt.timedelta(seconds=1)
+    return t.strftime("%Y%m%d-%H:%M:%S")
+
+
 @functools.lru_cache(maxsize=4096)
 def _encoded_contract(contract: OptionContract) -> Contract:
     """The contract as placeOrder encodes it (read, never changed, by the encoding)."""
@@ -251,6 +260,7 @@ class IbBroker:
         order.totalQuantity = intent.quantity
         order.orderRef = intent.order_ref
         order.tif = intent.time_in_force.value
+        order.goodTillDate = good_till_date(intent.good_till) if intent.good_till else ""
         if self._account:
             order.account = self._account
 

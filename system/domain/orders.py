@@ -22,6 +22,7 @@ class TimeInForce(StrEnum):
     DAY = "DAY"
     GTC = "GTC"
     IOC = "IOC"
+    GTD = "GTD"  # until good_till: the broker cancels the order itself then
 
 
 class OrderIntent(BaseModel):
@@ -39,6 +40,7 @@ class OrderIntent(BaseModel):
     # What risk values an order without a limit at: the option's quote when the signal was raised.
     reference_price: Decimal | None = Field(default=None, gt=0)
     time_in_force: TimeInForce = TimeInForce.DAY
+    good_till: AwareDatetime | None = None  # with GTD only
 
     @model_validator(mode="after")
     def _prices_match_type(self) -> OrderIntent:
@@ -53,6 +55,12 @@ class OrderIntent(BaseModel):
             raise ValueError(
                 f"stop_price is {'required' if needs_stop else 'not allowed'} "
                 f"for {self.order_type.value} orders"
+            )
+        dated = self.time_in_force is TimeInForce.GTD
+        if dated != (self.good_till is not None):
+            raise ValueError(
+                f"good_till is {'required' if dated else 'not allowed'} "
+                f"for {self.time_in_force.value} orders"
             )
         return self
 

@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from watchfiles import awatch
 
-from system.domain.orders import OrderIntent, OrderType
+from system.domain.orders import OrderIntent, OrderType, TimeInForce
 from system.domain.risk import RiskLimits
 from system.domain.signals import Side, Signal
 
@@ -56,6 +56,8 @@ class StrategyConfig(BaseModel):
                 order_type=OrderType.MARKET,
                 reference_price=signal.reference_price,
             )
+        # A limit order may rest: it is good until its signal expires, so the broker cancels it
+        # then even if no leader is trading (a failover, a lost gateway session) to do it.
         offset = self.limit_offset if signal.side is Side.BUY else -self.limit_offset
         price = (signal.reference_price + offset).quantize(TICK, rounding=ROUND_HALF_UP)
         if price <= 0:
@@ -67,6 +69,8 @@ class StrategyConfig(BaseModel):
             quantity=self.quantity,
             order_type=OrderType.LIMIT,
             limit_price=price,
+            time_in_force=TimeInForce.GTD,
+            good_till=signal.expires_at,
         )
 
 

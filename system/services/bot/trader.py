@@ -6,9 +6,12 @@ with orderRef = signal id, intended in the ledger before it is written. On that 
 waits for I/O: the ledger's changes are one short SQLite transaction on the event loop, and the
 lease is checked again right before the order is written to the gateway socket.
 
-Standbys mirror the leader's outcomes from the leader board, so each ledger closes every signal
-it saw. A leader that loses its lease, its broker session or its gateway's connectivity stops
-trading at once and reconciles again before it resumes.
+An order ends with its signal: the leader's sweep cancels it by id once the signal expires, and
+a limit order (the one that may rest) carries the expiry as its good-till date, so the broker
+cancels it then even if no leader is trading. Standbys mirror the leader's outcomes from the
+leader board, so each ledger closes every signal it saw. A leader that loses its lease, its
+broker session or its gateway's connectivity stops trading at once and reconciles again before
+it resumes.
 """
 
 from __future__ import annotations

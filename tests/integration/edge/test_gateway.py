@@ -4,9 +4,11 @@ and a rotated gateway credential, without duplicates and without restarting the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from signal import SIGCONT, SIGSTOP
 
 import pytest
 
@@ -100,24 +102,57 @@ def test_a_swallowed_order_is_proved_lost_at_expiry(single: Single) -> None:
     assert single.gateway.refs()[swallowed.id] == 1
 
 
-def test_a_resting_order_is_cancelled_at_expiry_without_a_reconciliation(single: Single) -> None:
-    """The sweep cancels an expired signal's order by its id: asking the gateway for the whole
-    day's orders and executions, every second under load, held the signals behind it."""
+@contextmanager
+def limit_orders(single: Single) -> Iterator[None]:
+    """The bot on a limit-order strategy, then back on market orders."""
     rig.write_strategy(single.strategy, order_type="LMT")
     rig.until(lambda: single.bot.status().get("order_type") == "LMT", 15, "a limit-order strategy")
     try:
-        reconciled = single.bot.status()["last_reconciled"]
-        resting = rig.make_signal(ttl_s=2, reference_price=Decimal("0.05"))  # far below the ask
-        single.trade(resting)
-        rig.until(lambda: single.gateway_order(resting), 10, "the order at the gateway")
-        assert single.gateway_order(resting)["status"] == "Submitted"  # type: ignore[index]
-        assert single.outcome(resting) == ("cancelled", "")
-        assert single.gateway_order(resting)["status"] == "Cancelled"  # type: ignore[index]
-        assert single.bot.status()["last_reconciled"] == reconciled
-        assert single.gateway.refs()[resting.id] == 1
+        yield
     finally:
         rig.write_strategy(single.strategy)
         rig.until(lambda: single.bot.status().get("order_type") == "MKT", 15, "market orders")
+
+
+def resting(single: Single, ttl_s: float) -> tuple[Signal, dict[str, object]]:
+    """A signal whose limit order rests at the gateway: it bids far below the ask."""
+    signal = rig.make_signal(ttl_s=ttl_s, reference_price=Decimal("0.05"))
+    single.trade(signal)
+    order = rig.until(lambda: single.gateway_order(signal), 10, "the order at the gateway")
+    assert (order["status"], order["tif"]) == ("Submitted", "GTD")
+    return signal, order
+
+
+def test_a_resting_order_is_cancelled_at_expiry_without_a_reconciliation(single: Single) -> None:
+    """The sweep cancels an expired signal's order by its id: asking the gateway for the whole
+    day's orders and executions, every second under load, held the signals behind it."""
+    with limit_orders(single):
+        reconciled = single.bot.status()["last_reconciled"]
+        signal, _ = resting(single, ttl_s=2)
+        assert single.outcome(signal) == ("cancelled", "")
+        assert single.gateway_order(signal)["status"] == "Cancelled"  # type: ignore[index]
+        assert single.bot.status()["last_reconciled"] == reconciled
+        assert single.gateway.refs()[signal.id] == 1
+
+
+def test_a_frozen_leaders_resting_order_still_ends_when_its_signal_does(single: Single) -> None:
+    """A limit order is good until its signal expires: the gateway cancels it then itself,
+    whatever becomes of the leader (frozen here, as on a node that stopped scheduling it)."""
+    with limit_orders(single):
+        signal, order = resting(single, ttl_s=1)
+        single.bot.proc.signal(SIGSTOP)
+        try:
+            rig.until(
+                lambda: single.gateway_order(signal)["status"] == "Cancelled",  # type: ignore[index]
+                10,
+                "the gateway's own cancellation",
+            )
+        finally:
+            single.bot.proc.signal(SIGCONT)
+        expiry_ns = signal.expires_at.timestamp() * 1e9
+        assert expiry_ns <= order["goodTillNs"] < expiry_ns + 1e9  # type: ignore[operator]
+        assert single.outcome(signal) == ("cancelled", "")
+        rig.until(lambda: single.bot.status().get("trading"), 20, "trading again")
 
 
 def test_ib_connectivity_loss_pauses_trading_until_reconciled(single: Single) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import importlib
 import itertools
 import math
@@ -248,6 +249,24 @@ async def test_cancel(ib: Any, lib: ModuleType, sim: Sim) -> None:
     await until(lambda: trade.orderStatus.status == "Cancelled", "cancelled")
     (row,) = [o for o in sim.get("/orders") if o["permId"] == trade.order.permId]
     assert row["status"] == "Cancelled"
+
+
+async def test_a_gtd_order_is_cancelled_by_the_gateway_at_its_date(
+    ib: Any, lib: ModuleType
+) -> None:
+    option = await atm_option(ib, lib)
+    good_till = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=2)
+    text = f"{good_till:%Y%m%d-%H:%M:%S}"
+    trade = ib.placeOrder(option, lib.LimitOrder("BUY", 1, 0.01, tif="GTD", goodTillDate=text))
+    await until(lambda: trade.orderStatus.status == "Submitted", "resting")
+    await until(lambda: trade.orderStatus.status == "Cancelled", "cancelled at its date")
+    assert time.time() >= good_till.timestamp()
+    completed = await ib.reqCompletedOrdersAsync(apiOnly=True)  # decoded afresh: the echo
+    assert [
+        (t.order.tif, t.order.goodTillDate)
+        for t in completed
+        if t.order.permId == trade.order.permId
+    ] == [("GTD", f"{good_till:%Y%m%d %H:%M:%S} UTC")]
 
 
 async def test_executions_with_order_ref_survive_a_reconnect(lib: ModuleType, sim: Sim) -> None:

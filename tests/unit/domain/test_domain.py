@@ -12,6 +12,7 @@ from system.domain.orders import (
     OrderIntent,
     OrderStatus,
     OrderType,
+    TimeInForce,
     advance,
 )
 from system.domain.risk import Exposure, RiskLimits, assess
@@ -110,6 +111,14 @@ class TestOrders:
                 order_type=OrderType.MARKET,
                 limit_price=Decimal(1),
             )
+
+    def test_a_good_till_date_goes_with_gtd_and_only_with_it(self) -> None:
+        with pytest.raises(ValidationError, match="good_till is required for GTD"):
+            OrderIntent.model_validate({**make_intent().model_dump(), "time_in_force": "GTD"})
+        with pytest.raises(ValidationError, match="good_till is not allowed for DAY"):
+            OrderIntent.model_validate({**make_intent().model_dump(), "good_till": NOW})
+        dated = {**make_intent().model_dump(), "time_in_force": "GTD", "good_till": NOW}
+        assert OrderIntent.model_validate(dated).time_in_force is TimeInForce.GTD
 
     def test_notional_is_premium_times_multiplier(self) -> None:
         assert make_intent(quantity=3, price="2.50").notional == Decimal("750")

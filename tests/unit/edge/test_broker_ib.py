@@ -2,6 +2,7 @@
 out and the same trade is kept as when ib_async's own IB.placeOrder places the order."""
 
 import asyncio
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 from unittest.mock import MagicMock
@@ -9,8 +10,8 @@ from unittest.mock import MagicMock
 import pytest
 from ib_async import LimitOrder, MarketOrder
 
-from system.adapters.broker_ib import IbBroker
-from system.domain.orders import OrderType
+from system.adapters.broker_ib import IbBroker, good_till_date
+from system.domain.orders import OrderType, TimeInForce
 from tests.unit.edge.builders import make_intent, make_signal
 
 Sent = list[tuple[Any, ...]]
@@ -39,15 +40,28 @@ def connected() -> Iterator[list[tuple[IbBroker, Sent]]]:
         broker._ib.client.isReady = broker._ib.client.isConnected = lambda: False  # type: ignore[method-assign]
 
 
-@pytest.mark.parametrize("order_type", [OrderType.LIMIT, OrderType.MARKET])
+REFERENCE_ORDERS = {  # as a user of ib_async writes them (the signal expires at 15:30:30 UTC)
+    "LMT": lambda ref: LimitOrder("BUY", 2, 2.55, orderRef=ref, tif="DAY"),
+    "MKT": lambda ref: MarketOrder("BUY", 2, orderRef=ref, tif="DAY"),
+    "LMT GTD": lambda ref: LimitOrder(
+        "BUY", 2, 2.55, orderRef=ref, tif="GTD", goodTillDate="20261124-15:30:30"
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", REFERENCE_ORDERS)
 async def test_a_new_order_is_written_and_kept_as_ib_async_keeps_it(
-    connected: list[tuple[IbBroker, Sent]], order_type: OrderType
+    connected: list[tuple[IbBroker, Sent]], kind: str
 ) -> None:
     (broker, ours), (reference, theirs) = connected[:2]
     signal = make_signal()
     intent = make_intent(signal, quantity=2)
-    if order_type is OrderType.MARKET:
-        intent = intent.model_copy(update={"order_type": order_type, "limit_price": None})
+    if kind == "MKT":
+        intent = intent.model_copy(update={"order_type": OrderType.MARKET, "limit_price": None})
+    if kind == "LMT GTD":
+        intent = intent.model_copy(
+            update={"time_in_force": TimeInForce.GTD, "good_till": signal.expires_at}
+        )
     announced = MagicMock()
     broker._ib.newOrderEvent += announced
 
@@ -57,13 +71,8 @@ async def test_a_new_order_is_written_and_kept_as_ib_async_keeps_it(
         # ib_async's record of the trade is made in the loop's next callback, not before:
         assert len(broker._ib.trades()) == len(placed) - 1
         await asyncio.sleep(0)
-    # The reference: the same orders, as a user of ib_async places them.
     for _ in range(2):
-        order = (
-            MarketOrder("BUY", 2, orderRef=signal.id, tif="DAY")
-            if order_type is OrderType.MARKET
-            else LimitOrder("BUY", 2, 2.55, orderRef=signal.id, tif="DAY")
-        )
+        order = REFERENCE_ORDERS[kind](signal.id)
         reference._ib.placeOrder(broker._contract(signal.contract), order)
 
     assert placed == [f[0] for f in ours] == [f[0] for f in theirs] == [41, 42]
@@ -100,3 +109,13 @@ async def test_a_rehearsal_encodes_what_place_writes_and_writes_nothing() -> Non
     assert (theirs[1], ours[1]) == ("41", "0")  # a rehearsal takes no order id
     assert theirs[:1] + theirs[2:] == ours[:1] + ours[2:]
     assert intent.order_ref in theirs
+
+
+def test_a_good_till_date_is_utc_and_rounded_up_to_the_second() -> None:
+    eastern = dt.timezone(dt.timedelta(hours=-5))
+    assert good_till_date(dt.datetime(2026, 12, 31, 18, 59, 59, tzinfo=eastern)) == (
+        "20261231-23:59:59"
+    )
+    assert good_till_date(dt.datetime(2026, 12, 31, 18, 59, 59, 1, tzinfo=eastern)) == (
+        "20270101-00:00:00"
+    )

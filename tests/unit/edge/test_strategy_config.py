@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from system.domain.contracts import OptionContract
-from system.domain.orders import OrderType
+from system.domain.orders import OrderType, TimeInForce
 from system.domain.signals import Side
 from system.edge.strategy_config import (
     ConfigError,
@@ -75,6 +75,12 @@ class TestIntent:
             OrderType.LIMIT,
         )
 
+    def test_a_limit_order_is_good_until_its_signal_expires(self) -> None:
+        signal = make_signal()
+        intent = config().intent(signal)
+        assert not isinstance(intent, str)
+        assert (intent.time_in_force, intent.good_till) == (TimeInForce.GTD, signal.expires_at)
+
     def test_a_limit_sell_takes_the_offset_below(self) -> None:
         intent = config().intent(make_signal(side=Side.SELL, price="2.50"))
         assert not isinstance(intent, str)
@@ -85,6 +91,7 @@ class TestIntent:
         intent = config(order_type=OrderType.MARKET).intent(signal)
         assert not isinstance(intent, str)
         assert intent.limit_price is None
+        assert (intent.time_in_force, intent.good_till) == (TimeInForce.DAY, None)
         assert signal.reference_price is not None
         assert intent.notional == signal.reference_price * intent.quantity * 100
 

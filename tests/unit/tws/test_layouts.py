@@ -32,15 +32,17 @@ ORDER = Order(
     order_type="LMT",
     lmt_price=1.25,
     aux_price=None,
-    tif="GTC",
+    tif="GTD",
     account="DU1234567",
     order_ref="sig-abc",
     outside_rth=False,
+    good_till_ns=1_705_340_000_000_000_000,
     status="Filled",
     filled=2.0,
     avg_fill_price=1.2,
     completed_at_ns=1_705_330_000_000_000_000,
 )
+GOOD_TILL = "20240115 17:33:20 UTC"
 EXECUTION = Execution(
     exec_id="00000000.00001.01.01",
     perm_id=1000007,
@@ -72,7 +74,8 @@ def test_open_order_and_status(lib: str) -> None:
         OPTION.local_symbol,
     )
     assert (order.clientId, order.permId, order.orderRef) == (3, 1000007, "sig-abc")
-    assert (order.totalQuantity, order.lmtPrice, order.tif) == (2.0, 1.25, "GTC")
+    assert (order.totalQuantity, order.lmtPrice, order.tif) == (2.0, 1.25, "GTD")
+    assert order.goodTillDate == GOOD_TILL
     assert state.status == "Submitted"
     ((status_args),) = calls.named("orderStatus")
     assert status_args[:3] == (42, "Submitted", 1.0)
@@ -93,6 +96,7 @@ def test_what_if_open_order_carries_numeric_margin_and_commission(lib: str) -> N
 def test_completed_order(lib: str) -> None:
     ((contract, order, state),) = read_by(lib, [msg.completed_order(ORDER)]).named("completedOrder")
     assert (contract.conId, order.permId, order.orderRef) == (OPTION.con_id, 1000007, "sig-abc")
+    assert (order.tif, order.goodTillDate) == ("GTD", GOOD_TILL)
     assert state.status == "Filled"
     assert state.completedTime.startswith("20240115")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from fakes.tws.orders import (
     OrderRequest,
     Rejection,
     StatusChanged,
+    good_till_ns,
 )
 
 OPTION = Contract(
@@ -77,6 +79,7 @@ def request_for(order_id: int, **fields: Any) -> OrderRequest:
         "lmt_price": None,
         "aux_price": None,
         "tif": "",
+        "good_till": "",
         "oca_group": "",
         "account": "",
         "order_ref": "",
@@ -172,6 +175,39 @@ def test_ioc_fills_what_it_can_and_cancels_the_rest() -> None:
     assert order.filled == 20.0
     unfilled = b.working(2, order_type="LMT", lmt_price=1.0, tif="IOC")
     assert statuses(b.fill(unfilled)) == ["Cancelled"]
+
+
+def test_a_gtd_order_rests_until_its_good_till_date_then_the_gateway_cancels_it() -> None:
+    b = Book()
+    dated = {"order_type": "LMT", "lmt_price": 1.0, "good_till": "20240105-15:00:00"}
+    order = b.working(1, tif="GTD", **dated)
+    deadline = order.good_till_ns
+    assert deadline == good_till_ns("20240105-15:00:00")
+    assert deadline is not None
+    assert b.book.on_market_step(deadline - 1) == []  # not marketable: it rests
+    assert statuses(b.book.on_market_step(deadline)) == ["Cancelled"]
+    assert b.book.on_market_step(deadline + 1) == []
+    assert b.working(2, tif="GTC", **dated).good_till_ns is None  # read with GTD only
+    refused = b.place(3, tif="GTD", good_till="tomorrow")
+    assert isinstance(refused, Rejection)
+    assert refused.code == 201
+    assert "Invalid goodTillDate 'tomorrow'" in refused.message
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("20240105-15:00:00", "2024-01-05T15:00:00+00:00"),
+        ("20240105 10:00:00 US/Eastern", "2024-01-05T15:00:00+00:00"),
+        ("20240105 15:00:00", "2024-01-05T15:00:00+00:00"),  # no zone: the login's, UTC here
+        ("20240105 15:00:00 Mars/Olympus", None),
+        ("2024-01-05T15:00:00", None),
+        ("", None),
+    ],
+)
+def test_good_till_dates_are_read_as_ib_reads_them(text: str, utc: str | None) -> None:
+    expected = None if utc is None else int(dt.datetime.fromisoformat(utc).timestamp()) * 10**9
+    assert good_till_ns(text) == expected
 
 
 def test_cancel_and_cancel_before_ack() -> None:

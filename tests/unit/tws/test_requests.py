@@ -53,6 +53,14 @@ ORDERS = [
     {"action": "SELL", "totalQuantity": 2.0, "orderType": "LMT", "lmtPrice": 1.25, "tif": "GTC"},
     {"action": "BUY", "totalQuantity": 1, "orderType": "STP", "auxPrice": 3.5, "tif": "IOC"},
     {
+        "action": "BUY",
+        "totalQuantity": 1,
+        "orderType": "LMT",
+        "lmtPrice": 0.5,
+        "tif": "GTD",
+        "goodTillDate": "20240105-15:00:00",
+    },
+    {
         "action": "SELL",
         "totalQuantity": 5,
         "orderType": "STP LMT",
@@ -71,7 +79,7 @@ def _place(lib: str, order: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("lib", LIBS)
-@pytest.mark.parametrize("order", ORDERS, ids=[o["orderType"] for o in ORDERS])
+@pytest.mark.parametrize("order", ORDERS, ids=[f"{o['orderType']}-{o.get('tif')}" for o in ORDERS])
 def test_place_order_of_every_client_decodes(lib: str, order: dict[str, Any]) -> None:
     placed = msg.decode_place_order(_place(lib, order))
     request = placed.order
@@ -85,6 +93,7 @@ def test_place_order_of_every_client_decodes(lib: str, order: dict[str, Any]) ->
     assert request.lmt_price == order.get("lmtPrice")
     assert request.aux_price == order.get("auxPrice")
     assert request.tif == order.get("tif", "")
+    assert request.good_till == order.get("goodTillDate", "")
     assert request.order_ref == order.get("orderRef", "")
     assert request.what_if is order.get("whatIf", False)
     assert request.transmit
