@@ -61,6 +61,18 @@ _ENDED = {"Cancelled", "ApiCancelled", "Inactive"}
 BrokerEvent = OrderEvent | Execution | BrokerLink
 
 
+def _not_a_cancel_answer(record: logging.LogRecord) -> bool:
+    """ib_async logs IB's answer to every cancel at ERROR ("Error 202 ... Order Canceled", or
+    10148 when the order ended first). Here those are expected answers, read in `_on_error`
+    and kept in the ledger; at one per expired order they made half the leader's log."""
+    return not record.getMessage().startswith(
+        (f"Error {_CANCEL_CONFIRMED},", f"Error {_CANCEL_TOO_LATE},")
+    )
+
+
+logging.getLogger("ib_async.wrapper").addFilter(_not_a_cancel_answer)
+
+
 def _side(action: str) -> Side:
     return Side.BUY if action in ("BUY", "BOT") else Side.SELL
 

@@ -3,6 +3,7 @@ out and the same trade is kept as when ib_async's own IB.placeOrder places the o
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from typing import Any
 from unittest.mock import MagicMock
@@ -119,3 +120,12 @@ def test_a_good_till_date_is_utc_and_rounded_up_to_the_second() -> None:
     assert good_till_date(dt.datetime(2026, 12, 31, 18, 59, 59, 1, tzinfo=eastern)) == (
         "20270101-00:00:00"
     )
+
+
+def test_the_answers_to_cancels_stay_out_of_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    wrapper = logging.getLogger("ib_async.wrapper")  # as ib_async words them
+    with caplog.at_level(logging.INFO):
+        wrapper.error("Error 202, reqId 626: Order Canceled - reason:")
+        wrapper.error("Error 10148, reqId 7: OrderId 7 ... cannot be cancelled, state: Filled.")
+        wrapper.error("Error 201, reqId 8: Order rejected - reason:Invalid account")
+    assert [r.getMessage()[:10] for r in caplog.records] == ["Error 201,"]
