@@ -296,7 +296,9 @@ class IbBroker:
         waiter = asyncio.get_running_loop().create_future()
         self._cancels[broker_order_id] = waiter
         try:
-            self._ib.cancelOrder(IbOrder(orderId=broker_order_id, clientId=self._client_id))
+            # The request alone: ib_async's IB.cancelOrder also formats and logs the whole trade
+            # (40 us, a line of 1 kB per order) and sets a local PendingCancel nothing here reads.
+            self._ib.client.cancelOrder(broker_order_id)  # type: ignore[no-untyped-call]
             return await asyncio.wait_for(waiter, self._timeout_s)
         finally:
             self._cancels.pop(broker_order_id, None)
@@ -382,7 +384,7 @@ class IbBroker:
     def _on_status(self, trade: Trade) -> None:
         order_id = trade.order.orderId
         mapped = self._status(trade)
-        if trade.orderStatus.status != "PendingCancel":  # not the library's local echo
+        if trade.orderStatus.status != "PendingCancel":  # not yet the answer
             self._answer_cancel(order_id, True)
         if trade.isDone():
             asyncio.get_running_loop().call_later(self._forget_after_s, self._forget, trade)
