@@ -316,20 +316,36 @@ def _edge_rows(state: TopologyState, component: str, query: str) -> list[sqlite3
     return rows
 
 
-def orders_on_expired_signals(
+def trades_on_expired_signals(
     gateway: str, component: str, configuration: Configuration | None = None
 ) -> list[str]:
-    """Signal ids whose order reached the gateway after the signal had expired."""
+    """Signal ids traded after they expired (see `late_trades`)."""
     state = topology.load(configuration)
     expiry_ns = {
         row["id"]: int(datetime.fromisoformat(row["expires_at"]).timestamp() * 1e9)
         for row in _edge_rows(state, component, "SELECT id, expires_at FROM signals")
     }
-    return sorted(
-        order["orderRef"]
-        for order in _gateway_orders(state, gateway)
-        if order["orderRef"] in expiry_ns and order["received_at_ns"] > expiry_ns[order["orderRef"]]
-    )
+    admin = topology.url(state, gateway, "admin")
+    fills = httpx.get(f"{admin}/executions", timeout=5).raise_for_status().json()
+    return late_trades(expiry_ns, _gateway_orders(state, gateway), fills)
+
+
+def late_trades(
+    expiry_ns: dict[str, int], orders: list[dict[str, Any]], fills: list[dict[str, Any]]
+) -> list[str]:
+    """Signal ids whose order reached the gateway after the signal had expired, or filled more
+    than a second after it (a resting order is good till its signal's expiry, to the second)."""
+    late = {
+        o["orderRef"]
+        for o in orders
+        if o["orderRef"] in expiry_ns and o["received_at_ns"] > expiry_ns[o["orderRef"]]
+    }
+    late |= {
+        f["orderRef"]
+        for f in fills
+        if f["orderRef"] in expiry_ns and f["time_ns"] > expiry_ns[f["orderRef"]] + 1_000_000_000
+    }
+    return sorted(late)
 
 
 def lost_telemetry_records(
@@ -389,7 +405,7 @@ CHECKS: dict[str, Callable[..., Any]] = {
         latest_ack_ms,
         lease_holder,
         leader_running,
-        orders_on_expired_signals,
+        trades_on_expired_signals,
         lost_telemetry_records,
     )
 }

@@ -57,7 +57,7 @@ TELEMETRY = "no lost telemetry record"
 INVARIANTS: dict[str, tuple[Callable[..., list[str]], dict[str, Any]]] = {
     "no duplicate order": (probes.duplicate_orders, {"gateway": GATEWAY}),
     "no trade on an expired signal": (
-        probes.orders_on_expired_signals,
+        probes.trades_on_expired_signals,
         {"gateway": GATEWAY, "component": "bot"},
     ),
     TELEMETRY: (
