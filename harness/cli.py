@@ -100,6 +100,7 @@ def up(
         console.print(f"{len(supervisor.instances)} instances ready in {seconds:.1f} s")
         console.print(f"CPU idle: {supervisor.idle.status}")
         console.print(f"CPUs: {supervisor.cpus.status}")
+        _name_inherited_settings()
         console.print(f"run folder: {run_dir} (the API key is in credentials.json)")
         console.print(f"dashboard: http://127.0.0.1:{backend}/dashboard/")
         if console.is_terminal:
@@ -125,6 +126,13 @@ def _refuse_a_second_topology() -> None:
     )
 
 
+def _name_inherited_settings() -> None:
+    from harness.process import inherited_settings
+
+    if names := inherited_settings():
+        console.print(f"from your shell, where a component sets none: {', '.join(names)}")
+
+
 def _up_in_background(env: Env, vpn_rtt: int | None, cpus: CpuMode) -> None:
     """The same `spyh up`, in its own session; returns once it is ready or names why not."""
     run_dir = new_run_folder("up")
@@ -148,6 +156,7 @@ def _up_in_background(env: Env, vpn_rtt: int | None, cpus: CpuMode) -> None:
                 if "backend" in state.instances:
                     port = state.instances["backend"].ports["http"]
                     console.print(f"dashboard: http://127.0.0.1:{port}/dashboard/")
+                _name_inherited_settings()
                 return
         except HarnessError:
             pass  # not written yet

@@ -20,6 +20,13 @@ from harness.ports import LOOPBACK, is_listening
 Probe = Callable[["RunningProcess"], bool]
 
 
+def inherited_settings() -> list[str]:
+    """The services' settings (SPY_*) in this process's environment: every process started here
+    inherits them, beside what its spec sets (the spec wins). Handy for an experiment, and a
+    surprise if forgotten in a shell: whoever starts a topology says which."""
+    return sorted(name for name in os.environ if name.startswith("SPY_"))
+
+
 def log_line(pattern: str) -> Probe:
     """Ready once the process's log contains a line matching the regex."""
     compiled = re.compile(pattern, re.MULTILINE)

@@ -24,7 +24,7 @@ from harness.cpu_placement import CpuMode, CpuPlacement
 from harness.errors import ComponentFailed, HarnessError
 from harness.events import EventLog
 from harness.ports import LOOPBACK, free_port
-from harness.process import RunningProcess, launch
+from harness.process import RunningProcess, inherited_settings, launch
 from harness.state import LinkRecord, ProcessRecord, TopologyState, process_start_time
 from harness.topology import Component, Link, RollingUpdate, Side, Topology, Use, Wiring
 from harness.toxiproxy import Toxiproxy
@@ -116,6 +116,8 @@ class Supervisor:
         started = time.monotonic()
         self.events.record("cpu-idle", "machine", status=self.idle.hold())
         self.events.record("cpu-placement", "machine", status=self.cpus.status)
+        if inherited_settings():
+            self.events.record("inherited-settings", "topology", names=inherited_settings())
         try:
             self._start_link_layer()
             self._start_components()

@@ -35,9 +35,11 @@ def spyh(tmp_path: Path) -> Iterator[Spyh]:
 
 
 def test_detached_lifecycle(spyh: Spyh, tmp_path: Path) -> None:
-    up = spyh("up", "--detach", "--vpn-rtt", "20")
+    up = spyh("up", "--detach", "--vpn-rtt", "20", SPY_BOT_SWEEP_S="1")  # the default
     assert up.returncode == 0, up.stderr
     assert "topology up in the background" in up.stdout
+    [shell] = [line for line in up.stdout.splitlines() if line.startswith("from your shell")]
+    assert "SPY_BOT_SWEEP_S" in shell.split(": ", 1)[1].split(", ")
     second = spyh("up", "--detach")
     assert second.returncode != 0
     assert "a topology is already up" in second.stdout + second.stderr
