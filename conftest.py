@@ -50,7 +50,8 @@ def _no_traffic_beyond_loopback() -> Iterator[None]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # pytest exits 5 when it collected nothing; a test command that ran no test proved nothing.
+    # pytest exits 5 when it collected nothing; a test command that ran no test proved nothing,
+    # so it fails, as a wrong usage (spyh scenarios then keeps no run and builds no report).
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("\nerror: no tests were collected: the selection is wrong or the tests are missing")
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR

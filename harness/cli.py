@@ -26,7 +26,7 @@ from harness import vpn
 from harness.control import call
 from harness.cpu_placement import CpuMode
 from harness.errors import HarnessError
-from harness.run_folder import new_run_folder
+from harness.run_folder import discard_run_folder, new_run_folder
 from harness.state import TopologyState
 from harness.toolchain import ROOT
 from harness.topology import Link
@@ -284,6 +284,9 @@ def smoke(latency_ms: Annotated[int, typer.Option(min=1, help="toxic to inject")
         raise HarnessError(f"the {latency_ms:g} ms latency toxic did not delay every request")
 
 
+_PYTEST_USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR, also for none selected (conftest.py)
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def scenarios(ctx: typer.Context) -> None:
     """Run the BDD scenarios on the local topology, then build the report and print its path.
@@ -295,6 +298,9 @@ def scenarios(ctx: typer.Context) -> None:
     code = subprocess.call(
         [*pytest, *ctx.args], cwd=ROOT, env={**os.environ, "SPYH_RUN_DIR": str(run_dir)}
     )
+    if code == _PYTEST_USAGE_ERROR:  # bad arguments, or a selection of none: nothing ran
+        discard_run_folder(run_dir)  # pytest has said what was wrong
+        raise typer.Exit(code)
     typer.echo(f"report: {build_report(run_dir)}")
     raise typer.Exit(code)
 

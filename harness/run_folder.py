@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,3 +22,14 @@ def new_run_folder(kind: str) -> Path:
     latest.unlink(missing_ok=True)
     latest.symlink_to(folder.name)
     return folder
+
+
+def discard_run_folder(folder: Path) -> None:
+    """Remove a run in which nothing ran; `latest-<kind>` goes back to the newest left."""
+    kind = folder.name.split("-", 1)[1]
+    shutil.rmtree(folder)
+    latest = RUNS / f"latest-{kind}"
+    latest.unlink(missing_ok=True)
+    left = sorted(p.name for p in RUNS.glob(f"*-{kind}") if p.is_dir() and not p.is_symlink())
+    if left:
+        latest.symlink_to(left[-1])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.state import TopologyState
+from harness.toolchain import VENV
 
 Spyh = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -138,3 +139,19 @@ def test_bad_input_gets_one_clear_line(spyh: Spyh, args: tuple[str, ...], messag
     words = (result.stdout + result.stderr).translate(str.maketrans("", "", "│╭╮╰╯─")).split()
     assert message in " ".join(words)
     assert "Traceback" not in result.stderr
+
+
+def test_scenarios_that_select_nothing_say_so_and_leave_no_run(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    selected = subprocess.run(  # the project's .venv: it has the scenarios' pytest-bdd
+        [str(VENV / "bin" / "spyh"), "scenarios", "-k", "no_such_scenario"],
+        env={**os.environ, "SPYH_RUNS_DIR": str(runs)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert selected.returncode == 4, selected.stderr
+    assert "error: no tests were collected: the selection is wrong" in selected.stdout
+    assert "report:" not in selected.stdout
+    assert not list(runs.glob("*scenarios*"))
