@@ -25,9 +25,11 @@ CHAIN = Instruments(dt.date(2024, 1, 15), 470.0)
 OPTION = CHAIN.options[100]
 
 
-def order(perm_id: int, order_id: int, status: str = "Filled") -> Order:
-    return Order(perm_id, 1, order_id, OPTION, "BUY", 1.0, "LMT", 1.5, None, "DAY", "DU1",
-                 f"ref-{order_id}", False, status=status, acked_at_ns=5)  # fmt: skip
+def order(perm_id: int, order_id: int, status: str = "Filled", good_till_ns: int | None = None
+          ) -> Order:  # fmt: skip
+    return Order(perm_id, 1, order_id, OPTION, "BUY", 1.0, "LMT", 1.5, None,
+                 "DAY" if good_till_ns is None else "GTD", "DU1", f"ref-{order_id}", False,
+                 good_till_ns=good_till_ns, status=status, acked_at_ns=5)  # fmt: skip
 
 
 def execution(exec_id: str, perm_id: int) -> Execution:
@@ -38,9 +40,12 @@ def execution(exec_id: str, perm_id: int) -> Execution:
 def test_snapshot_round_trip_shares_contracts_with_the_chain(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "state.json")
     saved = SavedState(
-        Counters(7, 1000009, 3),
+        Counters(8, 1000010, 3),
         123.5,
-        {1000008: order(1000008, 6)},
+        {
+            1000008: order(1000008, 6),
+            1000009: order(1000009, 7, "Submitted", 1_705_340_000 * 10**9),
+        },
         {"e1": execution("e1", 1000008)},
         {OPTION.con_id: Position(OPTION, 1.0, 151.0), SPY.con_id: Position(SPY, -2.0, 470.0)},
     )
