@@ -182,9 +182,9 @@ class OutboxItem:
 
 
 class Outbox(Protocol):
-    """Durable edge-to-cloud queue: nothing lost across crashes, nothing doubled downstream."""
-
-    async def put(self, record: StoredRecord) -> None: ...
+    """Durable edge-to-cloud queue, as the forwarder drains it: nothing lost across crashes,
+    nothing doubled downstream. Records are queued by the ledger, in the transaction of the
+    change they describe, not through this port."""
 
     async def next_batch(self, limit: int) -> list[OutboxItem]: ...
 
@@ -195,6 +195,14 @@ class Outbox(Protocol):
         ...
 
     async def backlog(self) -> int: ...
+
+    async def oldest_pending(self) -> datetime | None:
+        """When the oldest record still to deliver was queued."""
+        ...
+
+    async def metric_samples(self, partition_key: str) -> list[StoredRecord]:
+        """Every metrics sample of one partition (a day) still queued, delivered or not."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ forwarder never writes that file: what it has delivered lives in a delivery file
 cursor plus the delivered sequence numbers beyond it), so the bot's writes on the order path
 never wait for the forwarder's. The bot purges delivered rows past their retention.
 
-A record's identity is (table, partition, row); putting the same identity twice is a no-op, and
+A record's identity is (table, partition, row); appending the same identity twice is a no-op, and
 the cloud side upserts by it, so a retry after a crash re-sends but never doubles.
 """
 
@@ -109,13 +109,6 @@ class SqliteOutbox:
 
     async def _run(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
-
-    async def put(self, record: StoredRecord) -> None:
-        def work() -> None:
-            with transaction(self._store):
-                append(self._store, record, datetime.now().astimezone())
-
-        await self._run(work)
 
     def _cursor(self) -> int:
         return int(self._delivery.execute("SELECT seq FROM cursor").fetchone()["seq"])

@@ -21,8 +21,7 @@ from azure.core.exceptions import HttpResponseError
 
 from system.domain.metric_samples import METRICS_TABLE, partition_key
 from system.edge.backoff import Backoff
-from system.edge.outbox_sqlite import SqliteOutbox
-from system.ports import Clock, EventStore, OutboxItem, Telemetry
+from system.ports import Clock, EventStore, Outbox, OutboxItem, Telemetry
 from system.services.forwarder.daily import aggregate
 from system.services.forwarder.metrics import ForwarderMetrics
 
@@ -48,7 +47,7 @@ def _refused(error: Exception) -> bool:
 class Forwarder:
     def __init__(
         self,
-        outbox: SqliteOutbox,
+        outbox: Outbox,
         store: EventStore,
         telemetry: Telemetry,
         metrics: ForwarderMetrics,

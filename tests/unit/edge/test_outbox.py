@@ -16,29 +16,37 @@ def record(n: int, table: str = "audit") -> StoredRecord:
 
 
 @pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    """The outbox's writer: the bot's ledger queues records in its own transactions."""
+    return Ledger.open(tmp_path / "ledger.sqlite", "bot-1")
+
+
+@pytest.fixture
 async def outbox(tmp_path: Path) -> AsyncIterator[SqliteOutbox]:
     box = SqliteOutbox(tmp_path / "ledger.sqlite", tmp_path / "delivery.sqlite")
     yield box
     await box.close()
 
 
-async def test_records_come_out_in_order_with_their_fields(outbox: SqliteOutbox) -> None:
-    for n in range(5):
-        await outbox.put(record(n))
+async def test_records_come_out_in_order_with_their_fields(
+    outbox: SqliteOutbox, ledger: Ledger
+) -> None:
+    ledger.queue([record(n) for n in range(5)], NOW)
     batch = await outbox.next_batch(3)
     assert [item.record for item in batch] == [record(0), record(1), record(2)]
     assert await outbox.backlog() == 5
 
 
-async def test_putting_the_same_identity_twice_queues_it_once(outbox: SqliteOutbox) -> None:
-    await outbox.put(record(1))
-    await outbox.put(record(1))
+async def test_queueing_the_same_identity_twice_queues_it_once(
+    outbox: SqliteOutbox, ledger: Ledger
+) -> None:
+    ledger.queue([record(1)], NOW)
+    ledger.queue([record(1)], NOW)
     assert await outbox.backlog() == 1
 
 
-async def test_delivered_items_never_come_back(outbox: SqliteOutbox) -> None:
-    for n in range(6):
-        await outbox.put(record(n))
+async def test_delivered_items_never_come_back(outbox: SqliteOutbox, ledger: Ledger) -> None:
+    ledger.queue([record(n) for n in range(6)], NOW)
     first = await outbox.next_batch(4)
     # Out of order: the second half of the batch lands first.
     await outbox.mark_delivered([first[2].id, first[3].id])
@@ -53,8 +61,10 @@ async def test_delivered_items_never_come_back(outbox: SqliteOutbox) -> None:
     assert await outbox.backlog() == 2
 
 
-async def test_failures_are_counted_and_the_items_stay(outbox: SqliteOutbox) -> None:
-    await outbox.put(record(0))
+async def test_failures_are_counted_and_the_items_stay(
+    outbox: SqliteOutbox, ledger: Ledger
+) -> None:
+    ledger.queue([record(0)], NOW)
     [item] = await outbox.next_batch(1)
     await outbox.mark_failed([item.id])
     await outbox.mark_failed([item.id])
@@ -64,11 +74,10 @@ async def test_failures_are_counted_and_the_items_stay(outbox: SqliteOutbox) -> 
     assert await outbox.next_batch(1) == []
 
 
-async def test_delivery_progress_survives_a_restart(tmp_path: Path) -> None:
+async def test_delivery_progress_survives_a_restart(tmp_path: Path, ledger: Ledger) -> None:
     store, delivery = tmp_path / "ledger.sqlite", tmp_path / "delivery.sqlite"
     box = SqliteOutbox(store, delivery)
-    for n in range(3):
-        await box.put(record(n))
+    ledger.queue([record(n) for n in range(3)], NOW)
     await box.mark_delivered([i.id for i in await box.next_batch(2)])
     await box.close()
     again = SqliteOutbox(store, delivery)
@@ -89,9 +98,9 @@ async def test_the_bot_writes_and_purges_what_the_forwarder_delivered(tmp_path: 
     await box.close()
 
 
-async def test_metric_samples_of_a_day(outbox: SqliteOutbox) -> None:
-    await outbox.put(record(0, "metrics"))
-    await outbox.put(record(1, "audit"))
+async def test_metric_samples_of_a_day(outbox: SqliteOutbox, ledger: Ledger) -> None:
+    ledger.queue([record(0, "metrics")], NOW)
+    ledger.queue([record(1, "audit")], NOW)
     assert await outbox.metric_samples("2026-11-24") == [record(0, "metrics")]
 
 
