@@ -34,6 +34,7 @@ from chaos import topology
 from chaos.topology import Configuration
 from harness import components, vpn
 from harness.events import EventLog
+from harness.late_trades import late_trades
 from harness.ports import LOOPBACK
 from harness.state import TopologyState
 from harness.topology import Link
@@ -319,7 +320,7 @@ def _edge_rows(state: TopologyState, component: str, query: str) -> list[sqlite3
 def trades_on_expired_signals(
     gateway: str, component: str, configuration: Configuration | None = None
 ) -> list[str]:
-    """Signal ids traded after they expired (see `late_trades`)."""
+    """Signal ids traded after they expired (see harness.late_trades)."""
     state = topology.load(configuration)
     expiry_ns = {
         row["id"]: int(datetime.fromisoformat(row["expires_at"]).timestamp() * 1e9)
@@ -328,24 +329,6 @@ def trades_on_expired_signals(
     admin = topology.url(state, gateway, "admin")
     fills = httpx.get(f"{admin}/executions", timeout=5).raise_for_status().json()
     return late_trades(expiry_ns, _gateway_orders(state, gateway), fills)
-
-
-def late_trades(
-    expiry_ns: dict[str, int], orders: list[dict[str, Any]], fills: list[dict[str, Any]]
-) -> list[str]:
-    """Signal ids whose order reached the gateway after the signal had expired, or filled more
-    than a second after it (a resting order is good till its signal's expiry, to the second)."""
-    late = {
-        o["orderRef"]
-        for o in orders
-        if o["orderRef"] in expiry_ns and o["received_at_ns"] > expiry_ns[o["orderRef"]]
-    }
-    late |= {
-        f["orderRef"]
-        for f in fills
-        if f["orderRef"] in expiry_ns and f["time_ns"] > expiry_ns[f["orderRef"]] + 1_000_000_000
-    }
-    return sorted(late)
 
 
 def lost_telemetry_records(

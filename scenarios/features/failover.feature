@@ -13,5 +13,5 @@ Feature: Leader failover between the edge bot replicas
     And the leader is killed with SIGKILL 3 seconds into the stream
     Then a new leader places its first order within the lease TTL plus 1 second of the kill
     And no signal has more than one order at the gateway
-    And no order reached the gateway after its signal expired
+    And no signal was traded after it expired
     And every signal ends in exactly one recorded outcome

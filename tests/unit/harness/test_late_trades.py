@@ -1,8 +1,8 @@
-"""The invariants' judgements over what the gateway recorded."""
+"""What counts as trading a signal after it expired, from what the gateway recorded."""
 
 from __future__ import annotations
 
-from chaos.probes import late_trades
+from harness.late_trades import late_trades
 
 SECOND = 1_000_000_000
 EXPIRY = {"sig-a": 100 * SECOND, "sig-b": 100 * SECOND, "sig-c": 100 * SECOND}
