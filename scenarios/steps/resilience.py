@@ -48,11 +48,13 @@ def kill_leader(topology: Stack, stream: Stream, after: int) -> None:
 
 @when(
     parsers.parse(
-        "signals stream at {rate:d} per second for {seconds:d} seconds "
+        "signals with a {ttl:d} s lifetime stream at {rate:d} per second for {seconds:d} seconds "
         'while the gateway suffers "{fault}"'
     )
 )
-def gateway_fault(topology: Stack, stream: Stream, rate: int, seconds: int, fault: str) -> None:
+def gateway_fault(
+    topology: Stack, stream: Stream, ttl: int, rate: int, seconds: int, fault: str
+) -> None:
     def strike() -> None:
         time.sleep(2)
         stream.fault_ns = time.time_ns()
@@ -62,7 +64,7 @@ def gateway_fault(topology: Stack, stream: Stream, rate: int, seconds: int, faul
             topology.gateway_fault(name, body)
         time.sleep(max(0.0, seconds - (time.time_ns() - stream.fault_ns) / 1e9 - 2))
 
-    _, stream.sent = topology.stream_while(rate, strike)
+    _, stream.sent = topology.stream_while(rate, strike, ttl_s=ttl)
 
 
 @then("a new leader places its first order within the lease TTL plus 1 second of the kill")
