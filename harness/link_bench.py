@@ -21,6 +21,7 @@ import numpy as np
 from fakes.tws.instruments import expiries
 from harness import components
 from harness.latency import signal_frame_bytes
+from harness.link_priority import make_realtime
 from harness.link_probe import LinkProbe
 from harness.ports import free_port
 from harness.process import running
@@ -33,6 +34,7 @@ from system.domain.contracts import OptionContract, Right
 class LinkFigures:
     profile: VpnProfile
     rate_per_s: float
+    priority: str  # how Toxiproxy was scheduled, as in the topology (harness.link_priority)
     delays_ms: list[float]  # each frame's one-way delay, cloud to edge
 
     def summary(self) -> dict[str, Any]:
@@ -41,6 +43,7 @@ class LinkFigures:
         return {
             "vpn": str(self.profile),
             "rate_per_s": self.rate_per_s,
+            "priority": self.priority,
             "frames": len(self.delays_ms),
             "configured_ms": configured,
             **{f"p{q}_ms": round(float(np.percentile(self.delays_ms, q)), 3) for q in (50, 99)},
@@ -54,9 +57,10 @@ class LinkFigures:
 
 def bench_link(run_dir: Path, profile: VpnProfile, frames: int, rate_per_s: float) -> LinkFigures:
     """`frames` signal-sized frames at `rate_per_s` across a link with `profile`'s toxics, on a
-    Toxiproxy of its own that it stops again."""
+    Toxiproxy of its own, scheduled as the topology's is, that it stops again."""
     api_port = free_port()
-    with running(components.toxiproxy(api_port), run_dir):
+    with running(components.toxiproxy(api_port), run_dir) as toxiproxy:
+        priority = make_realtime(toxiproxy.pid)
         api = Toxiproxy(api_port)
         try:
             with LinkProbe(api, profile, signal_frame_bytes(_a_listed_call())) as probe:
@@ -66,7 +70,7 @@ def bench_link(run_dir: Path, profile: VpnProfile, frames: int, rate_per_s: floa
                     probe.mark()
         finally:
             api.close()
-    return LinkFigures(profile, rate_per_s, probe.delays_ms)
+    return LinkFigures(profile, rate_per_s, priority, probe.delays_ms)
 
 
 def _a_listed_call() -> OptionContract:
