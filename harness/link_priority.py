@@ -8,6 +8,12 @@ jitter, 600-signal benches), the link's own p99 was 3.1-3.8 ms above the configu
 whole milliseconds (harness.link_bench). Toxiproxy's work per frame is microseconds, so it
 never holds a CPU for long; the kernel's real-time throttling would stop a runaway one anyway.
 
+It runs off the signal path's CPUs (harness.cpu_placement): at this priority it preempts whatever
+runs where it wakes, and it wakes for every packet on every link, the latency probe's frame
+beside each signal too. Left on every CPU, the stack's own p99 in a full `tox -e scenarios` rose
+to 5.8-6.6 ms (every hop's p50 up by 0.1-0.2 ms) and the latency scenarios failed; kept off the
+path's, 3.6-4.4 ms, as at normal priority.
+
 Only a process allowed to (CAP_SYS_NICE, as root has, or an RLIMIT_RTPRIO of 10 or more) may
 raise it; without, the link runs at normal priority and the status says so.
 """

@@ -145,6 +145,9 @@ class Supervisor:
         self._toxiproxy = launch(components.toxiproxy(self.api_port), self.run_dir / "logs")
         self._toxiproxy.wait_ready()
         self.link_priority = make_realtime(self._toxiproxy.pid)
+        # Off the path's CPUs: at real-time priority it would preempt the path whenever any
+        # link carried a packet.
+        self.cpus.move(self._toxiproxy.pid, on_path=False)
         self.events.record("link-priority", "toxiproxy", status=self.link_priority)
         self._api = Toxiproxy(self.api_port)
         for component in self.topology.components:
