@@ -223,14 +223,16 @@ def logs(
     lines: Annotated[int, typer.Option("-n", min=1)] = 40,
     follow: Annotated[bool, typer.Option("-f", help="keep printing new lines")] = False,
 ) -> None:
-    """Print the log of a component of the running topology, or of the last one once stopped."""
+    """Print the log of a component of the running topology, or of the last one once stopped;
+    `toxiproxy` is the VPN link layer's."""
     state = TopologyState.load()
+    processes = {"toxiproxy": state.toxiproxy, **state.instances}
     chosen = [
-        name for name in state.instances if name == component or name.rsplit("-", 1)[0] == component
+        name for name in processes if name == component or name.rsplit("-", 1)[0] == component
     ]
     if not chosen:
-        raise HarnessError(f"no component {component!r}; running: {', '.join(state.instances)}")
-    paths = [Path(state.instances[name].log) for name in chosen]
+        raise HarnessError(f"no component {component!r} in the topology: {', '.join(processes)}")
+    paths = [Path(processes[name].log) for name in chosen]
     for name, path in zip(chosen, paths, strict=True):
         tail = path.read_text(errors="replace").splitlines()[-lines:]
         console.print(f"[bold]== {name}[/bold] ({path})")

@@ -77,6 +77,10 @@ def test_detached_lifecycle(spyh: Spyh, tmp_path: Path) -> None:
         assert f"no topology is up: the last one (run folder {run_dir}) has stopped" in words
         assert "Traceback" not in result.stderr
     assert "== bot-0" in spyh("logs", "bot").stdout  # the last run's logs stay readable
+    assert "== toxiproxy" in spyh("logs", "toxiproxy").stdout
+    unknown = spyh("logs", "nosuch")
+    assert unknown.returncode == 2
+    assert "no component 'nosuch' in the topology: toxiproxy, azurite," in unknown.stderr
 
 
 def test_a_component_that_will_not_start_is_named_with_the_end_of_its_log(spyh: Spyh) -> None:

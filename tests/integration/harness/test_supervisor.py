@@ -94,6 +94,9 @@ def test_up_wires_edge_clients_through_the_link_and_down_stops_everything(tmp_pa
         assert {os.sched_getscheduler(t) for t in threads} == {
             os.SCHED_FIFO if realtime else os.SCHED_OTHER
         }
+        # ... and off the signal path's CPUs, where it would preempt the path for every packet.
+        assert supervisor.cpus.path  # two CPUs or more here
+        assert {frozenset(os.sched_getaffinity(t)) for t in threads} == {supervisor.cpus.background}
     assert not supervisor.idle.held
     for pid in pids:
         with pytest.raises(ProcessLookupError):
