@@ -100,7 +100,6 @@ def up(
         console.print(f"{len(supervisor.instances)} instances ready in {seconds:.1f} s")
         console.print(f"CPU idle: {supervisor.idle.status}")
         console.print(f"CPUs: {supervisor.cpus.status}")
-        console.print(f"VPN link layer: {supervisor.link_priority}")
         _name_inherited_settings()
         console.print(f"run folder: {run_dir} (the API key is in credentials.json)")
         console.print(f"dashboard: http://127.0.0.1:{backend}/dashboard/")
@@ -370,7 +369,6 @@ def bench_latency(
         "vpn": str(state.profile),
         "cpu_idle": state.cpu_idle,
         "cpus": state.cpu_placement,
-        "link": state.link_priority,
         **result.summary(),
     }
     if as_json:
@@ -458,7 +456,7 @@ def _status_table(state: TopologyState) -> Group:
         table.add_row(row.instance, row.side, str(row.pid), shown, _cpus_of(row.pid), ports)
     heading = (
         f"spy-hybrid ({state.env}); VPN: {state.profile}{_outage(state)}; "
-        f"CPUs: {state.cpu_placement}; link: {state.link_priority}"
+        f"CPUs: {state.cpu_placement}"
     )
     return Group(Text(heading), table)
 

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
-from harness.process import each_thread
+_PASSES = 5  # a pass that moves nothing ends it; threads are not started that fast for long
 
 
 class CpuMode(StrEnum):
@@ -61,10 +61,18 @@ class CpuPlacement:
         return self.path if on_path else self.background
 
     def move(self, pid: int, on_path: bool) -> None:
-        """Every thread of a running process."""
+        """Every thread of a running process. A thread started meanwhile by one not moved yet
+        would stay behind, so it goes round until a pass finds every thread there."""
         cpus = self.cpus_for(on_path)
-        if cpus is not None:
-            each_thread(pid, lambda thread: _set_affinity(thread, cpus))
+        if cpus is None:
+            return
+        for _ in range(_PASSES):
+            try:
+                threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+            except FileNotFoundError:  # the process has ended
+                return
+            if not [t for t in threads if _set_affinity(t, cpus)]:
+                return
 
 
 @contextmanager

@@ -5,6 +5,15 @@ toxics on a fixed schedule, sent and received stamps taken as the latency bench 
 (harness.link_probe). The overshoot above the configured one-way latency is the floor under any
 signal-to-order overhead measured through the same link on this machine, before the stack adds
 anything: Go's netpoller sleeps in whole milliseconds, so a toxic's timer fires up to 1 ms late.
+
+With the topology up, the link's tail is longer: its timers fire behind the other processes on
+the CPU. Toxiproxy at real-time priority (SCHED_FIFO, off the path's CPUs) took that away, the
+link's p99 above a configured 10 ms falling from 3.1-3.8 to 1.4-1.7 ms, and the latency
+scenario's overhead above the configured latency with it (p99 4.7-6.9 ms against 5.3-7.1). It
+was not kept: the scenario's SLO is judged against the link as measured, and a tighter link left
+the stack's own tail, the host's steal mostly, judged alone: one latency case in nine failed (by
+0.03 ms), where none had in any full run at normal priority. There a signal's link hop and the
+probe beside it share that contention, as the latency feature says.
 """
 
 from __future__ import annotations
@@ -21,7 +30,6 @@ import numpy as np
 from fakes.tws.instruments import expiries
 from harness import components
 from harness.latency import signal_frame_bytes
-from harness.link_priority import make_realtime
 from harness.link_probe import LinkProbe
 from harness.ports import free_port
 from harness.process import running
@@ -34,7 +42,6 @@ from system.domain.contracts import OptionContract, Right
 class LinkFigures:
     profile: VpnProfile
     rate_per_s: float
-    priority: str  # how Toxiproxy was scheduled, as in the topology (harness.link_priority)
     delays_ms: list[float]  # each frame's one-way delay, cloud to edge
 
     def summary(self) -> dict[str, Any]:
@@ -43,7 +50,6 @@ class LinkFigures:
         return {
             "vpn": str(self.profile),
             "rate_per_s": self.rate_per_s,
-            "priority": self.priority,
             "frames": len(self.delays_ms),
             "configured_ms": configured,
             **{f"p{q}_ms": round(float(np.percentile(self.delays_ms, q)), 3) for q in (50, 99)},
@@ -57,10 +63,9 @@ class LinkFigures:
 
 def bench_link(run_dir: Path, profile: VpnProfile, frames: int, rate_per_s: float) -> LinkFigures:
     """`frames` signal-sized frames at `rate_per_s` across a link with `profile`'s toxics, on a
-    Toxiproxy of its own, scheduled as the topology's is, that it stops again."""
+    Toxiproxy of its own that it stops again."""
     api_port = free_port()
-    with running(components.toxiproxy(api_port), run_dir) as toxiproxy:
-        priority = make_realtime(toxiproxy.pid)
+    with running(components.toxiproxy(api_port), run_dir):
         api = Toxiproxy(api_port)
         try:
             with LinkProbe(api, profile, signal_frame_bytes(_a_listed_call())) as probe:
@@ -70,7 +75,7 @@ def bench_link(run_dir: Path, profile: VpnProfile, frames: int, rate_per_s: floa
                     probe.mark()
         finally:
             api.close()
-    return LinkFigures(profile, rate_per_s, priority, probe.delays_ms)
+    return LinkFigures(profile, rate_per_s, probe.delays_ms)
 
 
 def _a_listed_call() -> OptionContract:

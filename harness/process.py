@@ -27,19 +27,6 @@ def inherited_settings() -> list[str]:
     return sorted(name for name in os.environ if name.startswith("SPY_"))
 
 
-def each_thread(pid: int, change: Callable[[int], bool], passes: int = 5) -> None:
-    """`change` every thread of a running process (it answers whether it had to). A thread
-    started meanwhile by one not changed yet would be missed, so it goes round until a pass
-    changes none, at most `passes` times: threads are not started that fast for long."""
-    for _ in range(passes):
-        try:
-            threads = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
-        except FileNotFoundError:  # the process has ended
-            return
-        if not [t for t in threads if change(t)]:
-            return
-
-
 def log_line(pattern: str) -> Probe:
     """Ready once the process's log contains a line matching the regex."""
     compiled = re.compile(pattern, re.MULTILINE)

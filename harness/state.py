@@ -92,7 +92,6 @@ class TopologyState(BaseModel):
     instances: dict[str, ProcessRecord]  # in start order
     cpu_idle: str = "unknown"  # whether deep idle was off while it ran (harness.cpu_idle)
     cpu_placement: str = "unknown"  # which CPUs the signal path had (harness.cpu_placement)
-    link_priority: str = "unknown"  # how the link layer was scheduled (harness.link_priority)
     path_cpus: list[int] = []  # where a sender joins the path; empty: not placed
 
     def save(self) -> None:

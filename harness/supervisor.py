@@ -23,7 +23,6 @@ from harness.cpu_idle import ShallowIdle
 from harness.cpu_placement import CpuMode, CpuPlacement
 from harness.errors import ComponentFailed, HarnessError
 from harness.events import EventLog
-from harness.link_priority import make_realtime
 from harness.ports import LOOPBACK, free_port
 from harness.process import RunningProcess, inherited_settings, launch
 from harness.state import LinkRecord, ProcessRecord, TopologyState, process_start_time
@@ -104,7 +103,6 @@ class Supervisor:
         self._api: Toxiproxy | None = None
         self.idle = ShallowIdle()  # as on the edge node: no deep idle while the topology runs
         self.cpus = CpuPlacement.choose(cpus)
-        self.link_priority = "not started"  # the link layer's scheduling (harness.link_priority)
         # Instances on the signal path for now beyond the components always on it, each with
         # its tenure (the bot holding the trading lease, and the lease's fencing token); None
         # while that cannot be told.
@@ -144,11 +142,6 @@ class Supervisor:
         self.api_port = free_port()
         self._toxiproxy = launch(components.toxiproxy(self.api_port), self.run_dir / "logs")
         self._toxiproxy.wait_ready()
-        self.link_priority = make_realtime(self._toxiproxy.pid)
-        # Off the path's CPUs: at real-time priority it would preempt the path whenever any
-        # link carried a packet.
-        self.cpus.move(self._toxiproxy.pid, on_path=False)
-        self.events.record("link-priority", "toxiproxy", status=self.link_priority)
         self._api = Toxiproxy(self.api_port)
         for component in self.topology.components:
             if component.replicas == 1:  # served ports must be known before any client starts
@@ -506,7 +499,6 @@ class Supervisor:
             instances=instances,
             cpu_idle=self.idle.status,
             cpu_placement=self.cpus.status,
-            link_priority=self.link_priority,
             path_cpus=sorted(self.cpus.path),
         )
 

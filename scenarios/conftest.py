@@ -48,7 +48,6 @@ def stack(run_dir: Path) -> Iterator[Stack]:
                 "seconds_to_ready": round(seconds, 2),
                 "cpu_idle": supervisor.idle.status,
                 "cpus": supervisor.cpus.status,
-                "link": supervisor.link_priority,
             }
         )
     )

@@ -60,7 +60,6 @@ def p99_within_slo(topology: Stack, measured: LatencyResult, record_figure: Reco
             "rtt_ms": profile.edge_to_cloud_ms + profile.cloud_to_edge_ms,
             "cpu_idle": topology.supervisor.idle.status,
             "cpus": topology.supervisor.cpus.status,
-            "link": topology.supervisor.link_priority,
             **measured.summary(),
             "samples_ms": measured.samples_ms,
             "acked_ms": measured.acked_ms,
