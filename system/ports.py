@@ -228,11 +228,18 @@ class SecretStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class LeaseHeld:
+    """An acquire refused: another replica holds the lease, for at most this much longer."""
+
+    remaining_s: float
+
+
 class Lease(Protocol):
     """Leadership among edge replicas, with a fencing token that grows with every acquisition."""
 
-    async def acquire(self) -> int | None:
-        """The fencing token if this replica now leads, else None."""
+    async def acquire(self) -> int | LeaseHeld:
+        """The fencing token if this replica now leads, else how long the holder's lease runs."""
         ...
 
     async def held(self) -> bool:

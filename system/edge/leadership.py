@@ -20,6 +20,10 @@ race the standbys for its own expiring lease and, once in three, win it with a c
 TTL of its start. A replica that finds no lease (a fresh deployment) competes at once. It looks
 at its first step, as it starts, not once it is first eligible: subscribing takes a restarted
 bot about 1.7 s, long enough for its predecessor's lease to have expired by then.
+
+A standby refused the lease asks again the moment the holder's lease runs out (the refusal says
+how long it runs), not at its next poll: a restarted leader whose first look came after its
+lease expired, and before a standby's poll, took the lease back (once in a full scenario run).
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
-from system.ports import Lease
+from system.ports import Lease, LeaseHeld
 
 log = logging.getLogger(__name__)
+_AFTER_EXPIRY_S = 0.001  # Redis counts the TTL in ms: ask once it has surely run out
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +117,11 @@ class Leadership:
                 log.info("leader with fencing token %d", token)
                 self._on_gain(token)
                 return self._timing.renew_every_s
+            if isinstance(token, LeaseHeld):
+                # Ask again the moment the holder's lease runs out, not up to a poll later: in
+                # that gap a restarted replica that looked just then took a dead leader's lease
+                # from the standbys (and a takeover waited half a poll on average).
+                return min(self._timing.acquire_every_s, token.remaining_s + _AFTER_EXPIRY_S)
             return self._timing.acquire_every_s
         token = self.token
         renewed = await self._call(sent, lambda: self._lease.renew(token))

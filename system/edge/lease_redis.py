@@ -11,13 +11,15 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from system.ports import LeaseHeld
+
 _ACQUIRE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   local token = redis.call('INCR', KEYS[2])
   redis.call('SET', KEYS[1], ARGV[1] .. ':' .. token, 'KEEPTTL')
   return token
 end
-return false
+return {redis.call('PTTL', KEYS[1])}
 """
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -51,11 +53,13 @@ class RedisLease:
         """The lease value while this replica holds `token`: what fenced writes compare."""
         return f"{self.holder}:{token}"
 
-    async def acquire(self) -> int | None:
-        token: Any = await self._acquire(
+    async def acquire(self) -> int | LeaseHeld:
+        answer: Any = await self._acquire(
             keys=[self.key, f"{self.key}:fencing"], args=[self.holder, self.ttl_ms]
         )
-        return None if token is None else int(token)
+        if isinstance(answer, list):  # refused: the holder's time left, in ms
+            return LeaseHeld(max(0, int(answer[0])) / 1000)
+        return int(answer)
 
     async def held(self) -> bool:
         return bool(await self.redis.exists(self.key))

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from system.domain.orders import OrderStatus
 from system.edge.board_redis import RedisBoard
 from system.edge.lease_redis import RedisLease
-from system.ports import Decision
+from system.ports import Decision, LeaseHeld
 from tests.integration.edge import rig
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,9 @@ async def test_one_holder_at_a_time_with_growing_fencing_tokens(redis: Redis) ->
     token = await first.acquire()
     assert token == 1
     assert await second.held()
-    assert await second.acquire() is None
+    refused = await second.acquire()
+    assert isinstance(refused, LeaseHeld)
+    assert 0.2 < refused.remaining_s <= 0.3  # how long the holder's lease still runs
     assert await first.renew(token)
     assert not await second.renew(token)  # a renewal needs the holder's own value
     await asyncio.sleep(0.4)  # the holder died: its lease expires
@@ -57,7 +59,7 @@ async def test_the_board_takes_only_the_current_leaders_first_decision(redis: Re
     lease = RedisLease(redis, "lease", "bot-1", ttl_ms=5000)
     board = RedisBoard(redis, lease, "edge")
     token = await lease.acquire()
-    assert token is not None
+    assert isinstance(token, int)
     rejected = Decision(OrderStatus.REJECTED, "order rate limit reached", "bot-1")
     assert await board.publish("sig-a", rejected, token)
     assert not await board.publish("sig-b", rejected, token + 1)  # a stale or foreign token

@@ -9,7 +9,7 @@ from system.edge.alerting import AlertGate, Digest, FanOut
 from system.edge.held_alerts import HeldAlerts
 from system.edge.leadership import Leadership, LeaseTiming
 from system.edge.sqlite import connect
-from system.ports import Alert, Severity
+from system.ports import Alert, LeaseHeld, Severity
 
 TIMING = LeaseTiming(ttl_s=3.0, renew_every_s=1.0, acquire_every_s=0.2, safety_s=0.5)
 
@@ -137,6 +137,15 @@ class TestLeadership:
         finally:
             running.cancel()
         assert lead.token == 5
+
+    async def test_a_standby_asks_again_the_moment_the_holders_lease_runs_out(self) -> None:
+        lease = free_lease()
+        lease.acquire.side_effect = [LeaseHeld(0.05), LeaseHeld(2.5), 6]
+        lead, gained, _ = leadership(lease, Clock())
+        assert await lead.step() == pytest.approx(0.051)  # not a whole poll (0.2 s) later
+        assert await lead.step() == TIMING.acquire_every_s  # far off: polls meanwhile
+        assert await lead.step() == TIMING.renew_every_s
+        gained.assert_called_once_with(6)
 
     async def test_a_replica_started_while_the_lease_is_held_defers_for_one_ttl(self) -> None:
         clock = Clock()
