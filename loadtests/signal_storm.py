@@ -35,7 +35,7 @@ from harness.hops import HopCapture, PathPorts
 from harness.host_steal import HostSteal
 from harness.latency import Beside, match, signals_since, wait_for_orders
 from loadtests import STORM_FIGURE
-from loadtests.slo import Gate, at_most, gate, options
+from loadtests.slo import Gate, at_most, gate, options, p99_basis
 from system.domain.contracts import OptionContract
 from system.domain.signals import Signal
 
@@ -155,10 +155,14 @@ def storm_gates(environment: Environment) -> list[Gate]:
     hops = summary["hops"]
     if "stack" in hops:  # signal by signal: what the stack added above the link it crossed
         overhead, basis = hops["stack"]["p99_ms"], "the stack above the link each signal crossed"
+        judged_on = hops["signals"]
     else:
         overhead = result.overhead_p99_ms if result.samples_ms else None
         basis = f"above the configured one-way latency (hops: {hops.get('unavailable')})"
+        judged_on = len(result.samples_ms)
     judged = at_most("signal-to-order p99 overhead", overhead, given.slo_overhead_p99_ms, " ms")
+    if overhead is not None:
+        basis += f"; {p99_basis(judged_on, 'signals')}"
     counted = f"{summary['signals']} signals, {summary['orders']} orders"
     rate = len(signals) / (datetime.now(UTC) - _run["started"]).total_seconds()
     return [

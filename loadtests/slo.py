@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from locust.stats import StatsEntry
 from harness.hops import PathPorts
 
 BREACHED = 3  # the exit code of a run that breached a gate (Locust's own failures exit 1)
+# The latency scenario's count: a p99 of 600 lies among their 6 worst; of 150, at their 2nd.
+STEADY_P99_SAMPLES = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,20 @@ def at_most(name: str, value: float | None, limit: float, unit: str = "") -> Gat
         return Gate(name, None, limit, False, "no samples")
     detail = f"{value:.3g}{unit} (limit {limit:g}{unit})"
     return Gate(name, round(value, 3), limit, value <= limit, detail)
+
+
+def p99_basis(samples: int, what: str) -> str:
+    """What a p99 of `samples` rests on: which of the worst it is, and, for fewer than the
+    latency scenario's count, that it will jump from run to run."""
+    rank = samples - math.ceil(0.99 * (samples - 1))  # where the interpolated p99 lies
+    said = f"p99 of {samples} {what}, at their {'' if rank <= 1 else _ordinal(rank) + ' '}worst"
+    if samples < STEADY_P99_SAMPLES:
+        said += f" (too few to be steady: {STEADY_P99_SAMPLES} or more need a longer --duration)"
+    return said
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def combined(environment: Environment, name: str, entries: Iterable[StatsEntry]) -> StatsEntry:

@@ -15,7 +15,7 @@ with pytest.MonkeyPatch.context() as patch:
     from locust.env import Environment
 
     from loadtests.backend import ApiUser, DashboardUser, backend_gates
-    from loadtests.slo import BREACHED, _check_gates
+    from loadtests.slo import BREACHED, _check_gates, p99_basis
 
 
 def _environment(tmp_path: Path, p99_ms: float = 50.0) -> Environment:
@@ -69,3 +69,13 @@ def test_a_run_without_requests_breaches_rather_than_passes(tmp_path: Path) -> N
     gates = {g.name: g for g in backend_gates(_environment(tmp_path))}
     assert gates["backend p99 latency"].passed is False
     assert gates["backend p99 latency"].detail == "no samples"
+
+
+def test_a_p99_says_which_of_the_worst_it_is_and_when_it_rests_on_too_few() -> None:
+    assert p99_basis(150, "signals") == (
+        "p99 of 150 signals, at their 2nd worst "
+        "(too few to be steady: 600 or more need a longer --duration)"
+    )
+    assert p99_basis(600, "signals") == "p99 of 600 signals, at their 6th worst"
+    assert p99_basis(2_100, "signals") == "p99 of 2100 signals, at their 21st worst"
+    assert p99_basis(50, "signals").startswith("p99 of 50 signals, at their worst (too few")
