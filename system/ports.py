@@ -168,9 +168,11 @@ class EventStore(Protocol):
         partition_key: str | None = None,
         after_row_key: str | None = None,
         limit: int | None = None,
+        since: tuple[str, datetime] | None = None,
     ) -> AsyncIterator[StoredRecord]:
         """Records in (partition, row) key order, those after `after_row_key` only if given,
-        at most `limit` of them: pages that survive concurrent inserts."""
+        at most `limit` of them: pages that survive concurrent inserts. `since` (field, moment)
+        keeps only the records whose datetime field is at or after the moment."""
         ...
 
 

@@ -7,8 +7,10 @@ retried write lands on the same row and never duplicates it.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -18,6 +20,7 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 from system.ports import StoredRecord
 
 _KEYS = ("PartitionKey", "RowKey")
+_PROPERTY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _BATCH = 100  # Table Storage's limit of operations per entity-group transaction
 
 
@@ -79,6 +82,7 @@ class TableEventStore:
         partition_key: str | None = None,
         after_row_key: str | None = None,
         limit: int | None = None,
+        since: tuple[str, datetime] | None = None,
     ) -> AsyncIterator[StoredRecord]:
         conditions: list[str] = []
         parameters: dict[str, Any] = {}
@@ -88,6 +92,12 @@ class TableEventStore:
         if after_row_key is not None:
             conditions.append("RowKey gt @after")
             parameters["after"] = after_row_key
+        if since is not None:
+            field, moment = since
+            if not _PROPERTY.fullmatch(field):  # it becomes part of the filter's text
+                raise ValueError(f"not a property name: {field!r}")
+            conditions.append(f"{field} ge @since")
+            parameters["since"] = moment
         client = self._service.get_table_client(table)
         entities = (
             client.query_entities(

@@ -1,9 +1,8 @@
 """What every edge service (bot, forwarder, watchdog) shares at run time: the settings they all
-have, one-line settings errors, logging, the secret store, telemetry and SIGTERM.
+have, logging, the secret store, telemetry and SIGTERM.
 
 Each service's settings subclass `EdgeSettings` with its own environment prefix (SPY_BOT_,
-SPY_FWD_, SPY_WD_). A missing or invalid value stops the service with exit code 2 and one line
-naming the variable (never its value).
+SPY_FWD_, SPY_WD_); `system.settings_errors.load_settings` reads them.
 """
 
 from __future__ import annotations
@@ -15,9 +14,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Self, TypeVar
+from typing import Literal, Self
 
-from pydantic import AnyHttpUrl, Field, FilePath, SecretStr, ValidationError, model_validator
+from pydantic import AnyHttpUrl, Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
 from system.adapters import telemetry_otel
@@ -27,7 +26,6 @@ from system.adapters.secrets_file import FileSecrets
 from system.edge.alerting import FanOut
 from system.ports import Notifier, SecretStore
 
-S = TypeVar("S", bound=BaseSettings)
 SECRET_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$"  # noqa: S105 - a name pattern
 log = logging.getLogger(__name__)
 
@@ -102,27 +100,6 @@ async def channels(settings: NotifySettings, secrets: SecretStore) -> Channels:
         bot = TelegramBot(token, str(settings.telegram_base_url))
         telegram = TelegramNotifier(bot, settings.telegram_chat_ids)
     return Channels(email, bot, telegram)
-
-
-def describe(error: ValidationError, prefix: str) -> str:
-    first = error.errors(include_input=False, include_url=False)[0]
-    location = [str(part) for part in first["loc"]]
-    message = first["msg"].removeprefix("Value error, ")
-    if not location:
-        return f"invalid settings: {message}"
-    variable = prefix + "__".join(location).upper()
-    if first["type"] == "missing":
-        return f"missing setting {variable}"
-    return f"invalid setting {variable}: {message}"
-
-
-def load_settings(cls: type[S], service: str) -> S:
-    try:
-        return cls()
-    except ValidationError as error:
-        prefix = str(cls.model_config.get("env_prefix", ""))
-        print(f"{service}: {describe(error, prefix)}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
 
 
 def configure_logging(level: str) -> None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -122,6 +122,45 @@ class Readiness(BaseModel):
     checks: dict[str, str]
 
 
+def ops_routes(
+    dependencies: Mapping[str, Dependency], registry: CollectorRegistry, ready_timeout_s: float
+) -> APIRouter:
+    """/health, /ready (every dependency answers within the timeout) and /metrics."""
+    ops = APIRouter(tags=["ops"])
+
+    @ops.get("/health")
+    async def health() -> dict[str, str]:
+        """Liveness: the process serves requests."""
+        return {"status": "ok"}
+
+    @ops.get(
+        "/ready",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "a dependency is unreachable"}},
+    )
+    async def ready() -> JSONResponse:
+        """Readiness: every dependency answered within the timeout."""
+        names = list(dependencies)
+        outcomes = await asyncio.gather(
+            *(asyncio.wait_for(dependencies[n].ping(), ready_timeout_s) for n in names),
+            return_exceptions=True,
+        )
+        checks = {
+            name: "ok" if not isinstance(outcome, BaseException) else type(outcome).__name__
+            for name, outcome in zip(names, outcomes, strict=True)
+        }
+        healthy = all(value == "ok" for value in checks.values())
+        body = Readiness(status="ready" if healthy else "not ready", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+
+    @ops.get("/metrics", response_class=Response)
+    async def prometheus() -> Response:
+        """Prometheus text exposition."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return ops
+
+
 def create_app(
     *,
     keys: ApiKeys,
@@ -153,36 +192,7 @@ def create_app(
             {"detail": error.detail}, status_code=error.status_code, headers=error.headers
         )
 
-    @app.get("/health", tags=["ops"])
-    async def health() -> dict[str, str]:
-        """Liveness: the process serves requests."""
-        return {"status": "ok"}
-
-    @app.get(
-        "/ready",
-        tags=["ops"],
-        response_model=Readiness,
-        responses={503: {"model": Readiness, "description": "a dependency is unreachable"}},
-    )
-    async def ready() -> JSONResponse:
-        """Readiness: every dependency answered within the timeout."""
-        names = list(dependencies)
-        outcomes = await asyncio.gather(
-            *(asyncio.wait_for(dependencies[n].ping(), ready_timeout_s) for n in names),
-            return_exceptions=True,
-        )
-        checks = {
-            name: "ok" if not isinstance(outcome, BaseException) else type(outcome).__name__
-            for name, outcome in zip(names, outcomes, strict=True)
-        }
-        healthy = all(value == "ok" for value in checks.values())
-        body = Readiness(status="ready" if healthy else "not ready", checks=checks)
-        return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
-
-    @app.get("/metrics", tags=["ops"], response_class=Response)
-    async def prometheus() -> Response:
-        """Prometheus text exposition."""
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    app.include_router(ops_routes(dependencies, metrics.registry, ready_timeout_s))
 
     api = APIRouter(prefix="/api", dependencies=[Depends(keys)], tags=["api"])
     unauthorized: dict[int | str, dict[str, Any]] = {401: {"description": "no valid API key"}}

@@ -33,7 +33,7 @@ class DetectorLoop:
         detector: Detector,
         bus: SignalBus,
         store: EventStore,
-        signals: SignalLog,
+        signals: SignalLog | None,  # what the API lists; None where no API runs beside it
         telemetry: Telemetry,
         clock: Clock,
         metrics: BackendMetrics,
@@ -142,7 +142,8 @@ class DetectorLoop:
             self._metrics.deliveries.labels("quote", "delivered").inc()
 
     def _raise(self, signal: Signal, started_ns: int) -> None:
-        self._signals.add(signal)
+        if self._signals is not None:
+            self._signals.add(signal)
         self._metrics.signals.labels(signal.side.value).inc()
         tried = asyncio.Event()
         for delivery in (self._publish(signal, started_ns, tried), self._persist(signal, tried)):

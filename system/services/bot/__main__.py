@@ -57,6 +57,7 @@ from system.edge import runtime
 from system.edge.strategy_config import ConfigError
 from system.services.bot.service import Bot, StartupFailed
 from system.services.bot.settings import BotSettings
+from system.settings_errors import load_settings
 
 log = logging.getLogger("system.services.bot")
 
@@ -86,7 +87,7 @@ async def serve(settings: BotSettings) -> int:
 
 
 def main() -> int:
-    settings = runtime.load_settings(BotSettings, "bot")
+    settings = load_settings(BotSettings, "bot")
     runtime.configure_logging(settings.log_level)
     try:
         return asyncio.run(serve(settings))

@@ -41,6 +41,7 @@ from system.edge.probe_server import ProbeServer
 from system.services.forwarder.forwarder import Forwarder
 from system.services.forwarder.metrics import ForwarderMetrics
 from system.services.forwarder.settings import ForwarderSettings
+from system.settings_errors import load_settings
 
 log = logging.getLogger("system.services.forwarder")
 
@@ -113,7 +114,7 @@ async def serve(settings: ForwarderSettings) -> int:
 
 
 def main() -> int:
-    settings = runtime.load_settings(ForwarderSettings, "forwarder")
+    settings = load_settings(ForwarderSettings, "forwarder")
     runtime.configure_logging(settings.log_level)
     return asyncio.run(serve(settings))
 

@@ -49,6 +49,7 @@ from system.services.watchdog.checks import Component, make_check
 from system.services.watchdog.metrics import WatchdogMetrics
 from system.services.watchdog.settings import WatchdogSettings
 from system.services.watchdog.watchdog import Heartbeat, Watchdog, Watched
+from system.settings_errors import load_settings
 
 log = logging.getLogger("system.services.watchdog")
 
@@ -223,7 +224,7 @@ async def serve(settings: WatchdogSettings) -> int:
 
 
 def main() -> int:
-    settings = runtime.load_settings(WatchdogSettings, "watchdog")
+    settings = load_settings(WatchdogSettings, "watchdog")
     runtime.configure_logging(settings.log_level)
     return asyncio.run(serve(settings))
 

@@ -179,25 +179,29 @@ class Backend:
         return httpx.Client(base_url=self.url, headers=headers, timeout=10)
 
 
-def backend_env(cloud: Cloud, feed: ChainFeed, table: str, hub: str) -> dict[str, str]:
-    return {
-        **cloud.identity_env,
-        "SPY_BACKEND_PORT": "0",
-        "SPY_BACKEND_KEYVAULT_URL": cloud.vault_url,
-        "SPY_BACKEND_KEYVAULT_CA_FILE": cloud.ca_file,
-        "SPY_BACKEND_KEYVAULT_VERIFY_CHALLENGE_RESOURCE": "false",
-        "SPY_BACKEND_MARKET_SOURCE": "replay",
-        "SPY_BACKEND_REPLAY_FILE": str(feed.path),
-        "SPY_BACKEND_REPLAY_INTERVAL_S": "0",
-        "SPY_BACKEND_REPLAY_FOLLOW": "true",
-        "SPY_BACKEND_ANOMALIES_TABLE": table,
-        "SPY_BACKEND_SIGNALR_HUB": hub,
-        "SPY_BACKEND_TELEMETRY": "file",
-        "SPY_BACKEND_TELEMETRY_DIR": str(feed.path.parent / "telemetry"),
-        "SPY_BACKEND_RETRY_MAX_S": "0.5",
-        "SPY_BACKEND_READY_TIMEOUT_S": "1",
-        "SPY_BACKEND_SHUTDOWN_GRACE_S": "4",
+def service_env(
+    cloud: Cloud, feed: ChainFeed, table: str, hub: str, prefix: str = "SPY_BACKEND_"
+) -> dict[str, str]:
+    """The settings a cloud service (the backend, or the detector under SPY_DETECTOR_) runs
+    with here: the fakes, Azurite, and `feed` as its market data."""
+    settings = {
+        "PORT": "0",
+        "KEYVAULT_URL": cloud.vault_url,
+        "KEYVAULT_CA_FILE": cloud.ca_file,
+        "KEYVAULT_VERIFY_CHALLENGE_RESOURCE": "false",
+        "MARKET_SOURCE": "replay",
+        "REPLAY_FILE": str(feed.path),
+        "REPLAY_INTERVAL_S": "0",
+        "REPLAY_FOLLOW": "true",
+        "ANOMALIES_TABLE": table,
+        "SIGNALR_HUB": hub,
+        "TELEMETRY": "file",
+        "TELEMETRY_DIR": str(feed.path.parent / "telemetry"),
+        "RETRY_MAX_S": "0.5",
+        "READY_TIMEOUT_S": "1",
+        "SHUTDOWN_GRACE_S": "4",
     }
+    return {**cloud.identity_env, **{prefix + name: value for name, value in settings.items()}}
 
 
 def start_backend(cloud: Cloud, folder: Path, name: str, **env: str) -> Backend:
@@ -207,11 +211,23 @@ def start_backend(cloud: Cloud, folder: Path, name: str, **env: str) -> Backend:
         name,
         "system.services.backend",
         ready=r"backend ready on http://127\.0\.0\.1:\d+",
-        env={**backend_env(cloud, feed, table, hub), **env},
+        env={**service_env(cloud, feed, table, hub), **env},
     )
     proc = start(spec, folder)
     url = _ready(proc, r"backend ready on (http://127\.0\.0\.1:\d+)")[1]
     return Backend(proc, url, feed, table, hub)
+
+
+def start_detector(cloud: Cloud, folder: Path, beside: Backend) -> tuple[RunningProcess, str]:
+    """The detector service on `beside`'s market data, table and hub; its process and URL."""
+    spec = _python(
+        "detector",
+        "system.services.detector",
+        ready=r"detector ready on http://127\.0\.0\.1:\d+",
+        env=service_env(cloud, beside.feed, beside.table, beside.hub, "SPY_DETECTOR_"),
+    )
+    proc = start(spec, folder)
+    return proc, _ready(proc, r"detector ready on (http://127\.0\.0\.1:\d+)")[1]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from tests.integration.cloud.conftest import (
     Backend,
     ChainFeed,
     Cloud,
-    backend_env,
+    service_env,
     start_backend,
 )
 
@@ -71,10 +71,10 @@ def test_sigterm_stops_it_cleanly_and_flushes_its_spans(backend: Backend) -> Non
     assert names.count("detector.score") == 3
 
 
-def run_backend(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SPY_BACKEND_")}
+def run_service(env: dict[str, str], service: str = "backend") -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SPY_BACKEND_", "SPY_DET"))}
     return subprocess.run(
-        [sys.executable, "-m", "system.services.backend"],
+        [sys.executable, "-m", f"system.services.{service}"],
         env={**clean, **env},
         capture_output=True,
         text=True,
@@ -108,10 +108,19 @@ def run_backend(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
             "backend: invalid settings: SPY_BACKEND_REPLAY_FILE is required when "
             "SPY_BACKEND_MARKET_SOURCE=replay",
         ),
+        (
+            {"SPY_BACKEND_KEYVAULT_URL": "https://127.0.0.1:1"},
+            "backend: invalid settings: SPY_BACKEND_MARKET_SOURCE is required where the "
+            "detector runs",
+        ),
+        (
+            {"SPY_BACKEND_KEYVAULT_URL": "https://127.0.0.1:1", "SPY_BACKEND_RUN_DETECTOR": "no?"},
+            "backend: invalid setting SPY_BACKEND_RUN_DETECTOR: Input should be a valid boolean",
+        ),
     ],
 )
 def test_a_bad_setting_stops_it_with_one_line_naming_it(env: dict[str, str], line: str) -> None:
-    done = run_backend(env)
+    done = run_service(env)
     assert done.returncode == 2
     (only,) = done.stderr.strip().splitlines()
     assert only.startswith(line)
@@ -121,11 +130,11 @@ def test_an_unreachable_key_vault_stops_it_after_the_startup_timeout(
     cloud: Cloud, tmp_path: Path
 ) -> None:
     feed = ChainFeed(tmp_path / "chain.jsonl")
-    env = backend_env(cloud, feed, "anomalies", "hub") | {
+    env = service_env(cloud, feed, "anomalies", "hub") | {
         "SPY_BACKEND_KEYVAULT_URL": f"https://127.0.0.1:{free_port()}",
         "SPY_BACKEND_STARTUP_TIMEOUT_S": "1",
     }
-    done = run_backend(env)
+    done = run_service(env)
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("backend: reading the API keys from Key Vault failed for 1 s")
+    assert last.startswith("backend: reading the SignalR connection string from Key Vault failed")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -49,5 +49,25 @@ async def test_writes_are_idempotent_batched_and_paged(cloud: Cloud) -> None:
         )
         assert [r.row_key for r in page] == [f"row-{i:04d}" for i in range(10, 15)]
         await store.ping()
+    finally:
+        await store.aclose()
+
+
+async def test_a_query_since_a_moment_keeps_the_records_at_or_after_it(cloud: Cloud) -> None:
+    store = TableEventStore(components.azurite_connection_string(cloud.azurite_port))
+    table = f"t{secrets.token_hex(6)}"
+    t0 = datetime(2026, 11, 24, 15, tzinfo=UTC)
+    try:
+        await store.upsert_many(
+            [
+                StoredRecord(table, "day", f"sig-{i}", {"created_at": t0 + timedelta(seconds=i)})
+                for i in range(6)
+            ]
+        )
+        since = ("created_at", t0 + timedelta(seconds=3))
+        recent = await rows(store, table, partition_key="day", since=since)
+        assert [r.row_key for r in recent] == ["sig-3", "sig-4", "sig-5"]
+        with pytest.raises(ValueError, match="not a property name: 'created_at or true'"):
+            await rows(store, table, since=("created_at or true", t0))
     finally:
         await store.aclose()

@@ -13,8 +13,10 @@ from pydantic import ValidationError
 from system.domain.contracts import OptionContract, Right
 from system.domain.signals import Side, Signal, signal_id
 from system.services.backend.anomalies import from_record, to_record
-from system.services.backend.settings import BackendSettings, describe
+from system.services.backend.settings import BackendSettings
 from system.services.backend.signal_log import SignalLog
+from system.services.detector.settings import DetectorSettings
+from system.settings_errors import describe, prefix_of
 
 T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 PUT = OptionContract(
@@ -95,12 +97,17 @@ class TestAnomalyRows:
 
 
 class TestSettings:
-    def problem(self, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> str:
+    def problem(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        env: dict[str, str],
+        settings: type[BackendSettings | DetectorSettings] = BackendSettings,
+    ) -> str:
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         with pytest.raises(ValidationError) as invalid:
-            BackendSettings()
-        return describe(invalid.value)
+            settings()
+        return describe(invalid.value, prefix_of(settings))
 
     def test_a_missing_setting_is_named(self, monkeypatch: pytest.MonkeyPatch) -> None:
         assert self.problem(monkeypatch, {}) == "missing setting SPY_BACKEND_KEYVAULT_URL"
@@ -118,6 +125,33 @@ class TestSettings:
             {**REQUIRED, "SPY_BACKEND_TELEMETRY": "azure", "SPY_BACKEND_PAGE_MAX": "x"},
         )
         assert line.startswith("invalid setting SPY_BACKEND_PAGE_MAX")
+
+    def test_without_its_detector_the_backend_needs_no_market_data(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("SPY_BACKEND_KEYVAULT_URL", "https://127.0.0.1:1/")
+        monkeypatch.setenv("SPY_BACKEND_RUN_DETECTOR", "false")
+        settings = BackendSettings()
+        assert settings.market_source is None
+        assert not settings.runs_detector
+
+    def test_the_detector_service_names_its_own_variables(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for key, value in REQUIRED.items():  # the backend's settings are not the detector's
+            monkeypatch.setenv(key, value)
+        assert self.problem(monkeypatch, {}, DetectorSettings) == (
+            "missing setting SPY_DETECTOR_KEYVAULT_URL"
+        )
+        env = {"SPY_DETECTOR_KEYVAULT_URL": "https://127.0.0.1:1/"}
+        assert self.problem(monkeypatch, env, DetectorSettings) == (
+            "invalid settings: SPY_DETECTOR_MARKET_SOURCE is required where the detector runs"
+        )
+        monkeypatch.setenv("SPY_DETECTOR_MARKET_SOURCE", "replay")
+        assert self.problem(monkeypatch, env, DetectorSettings) == (
+            "invalid settings: SPY_DETECTOR_REPLAY_FILE is required when "
+            "SPY_DETECTOR_MARKET_SOURCE=replay"
+        )
 
     def test_valid_settings_parse(self, monkeypatch: pytest.MonkeyPatch) -> None:
         for key, value in REQUIRED.items():

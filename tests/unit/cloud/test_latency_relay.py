@@ -49,9 +49,12 @@ class Store:
         partition_key: str | None = None,
         after_row_key: str | None = None,
         limit: int | None = None,
+        since: tuple[str, datetime] | None = None,
     ) -> AsyncIterator[StoredRecord]:
         for (partition, row), record in sorted(self.rows.items()):
-            if partition == partition_key and (after_row_key is None or row > after_row_key):
+            after = after_row_key is None or row > after_row_key
+            recent = since is None or record.fields[since[0]] >= since[1]
+            if partition == partition_key and after and recent:
                 yield record
 
 
