@@ -163,6 +163,8 @@ module "app_service" {
     SPY_BACKEND_IB_HOST         = var.edge_ib_gateway.host
     SPY_BACKEND_IB_PORT         = tostring(var.edge_ib_gateway.port)
     SPY_BACKEND_ANOMALIES_TABLE = "anomalies"
+    # Its own detector loop, unless the detector runs in Container Instances (below).
+    SPY_BACKEND_RUN_DETECTOR = tostring(!var.container_instances_enabled)
   }
 }
 
@@ -177,12 +179,24 @@ module "container_instances" {
   acr_id                     = module.acr.id
   acr_login_server           = module.acr.login_server
   image_tag                  = var.detector_image_tag
+  key_vault_id               = module.key_vault.id
   log_analytics_workspace_id = module.monitoring.log_analytics_workspace_id
   tags                       = local.tags
 
+  # system/services/detector: the backend's detector loop on its own (the backend leaves it out
+  # while this runs: SPY_BACKEND_RUN_DETECTOR above), on the same hub, table and gateway.
   environment_variables = {
-    SPYH_ENVIRONMENT     = var.environment
-    SPYH_TABLES_ENDPOINT = module.storage.table_endpoint
-    SPYH_KEY_VAULT_URL   = module.key_vault.vault_uri
+    SPY_DETECTOR_KEYVAULT_URL    = module.key_vault.vault_uri
+    SPY_DETECTOR_SIGNALR_SECRET  = module.signalr.connection_string_secret_name
+    SPY_DETECTOR_TABLES_SECRET   = module.storage.connection_string_secret_name
+    SPY_DETECTOR_SIGNALR_HUB     = "signals"
+    SPY_DETECTOR_TELEMETRY       = "azure"
+    SPY_DETECTOR_MARKET_SOURCE   = "ib"
+    SPY_DETECTOR_IB_HOST         = var.edge_ib_gateway.host
+    SPY_DETECTOR_IB_PORT         = tostring(var.edge_ib_gateway.port)
+    SPY_DETECTOR_ANOMALIES_TABLE = "anomalies"
+  }
+  secure_environment_variables = {
+    SPY_DETECTOR_APPINSIGHTS_CONNECTION_STRING = module.monitoring.connection_string
   }
 }

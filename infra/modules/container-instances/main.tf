@@ -16,6 +16,14 @@ resource "azurerm_role_assignment" "acr_pull" {
   principal_id         = azurerm_user_assigned_identity.this[0].principal_id
 }
 
+resource "azurerm_role_assignment" "key_vault_secrets_user" {
+  count = var.enabled ? 1 : 0
+
+  scope                = var.key_vault_id
+  role_definition_name = "Key Vault Secrets User"
+  principal_id         = azurerm_user_assigned_identity.this[0].principal_id
+}
+
 resource "azurerm_container_group" "this" {
   count = var.enabled ? 1 : 0
 
@@ -43,8 +51,13 @@ resource "azurerm_container_group" "this" {
     image  = "${var.acr_login_server}/spy-detector:${var.image_tag}"
     cpu    = var.cpu
     memory = var.memory_gb
-    # Not secrets, but kept out of the portal and ARM exports all the same.
-    secure_environment_variables = merge(var.environment_variables, { AZURE_CLIENT_ID = azurerm_user_assigned_identity.this[0].client_id })
+    # Mostly not secrets, but kept out of the portal and ARM exports all the same. The detector
+    # signs in to Key Vault with this identity (ManagedIdentityCredential, by client ID).
+    secure_environment_variables = merge(
+      var.environment_variables,
+      var.secure_environment_variables,
+      { SPY_DETECTOR_MANAGED_IDENTITY_CLIENT_ID = azurerm_user_assigned_identity.this[0].client_id },
+    )
 
     ports {
       port     = 8080
@@ -55,7 +68,7 @@ resource "azurerm_container_group" "this" {
       period_seconds    = 10
       failure_threshold = 3
       http_get {
-        path = "/livez"
+        path = "/health"
         port = 8080
       }
     }
@@ -64,11 +77,11 @@ resource "azurerm_container_group" "this" {
       period_seconds    = 10
       failure_threshold = 3
       http_get {
-        path = "/readyz"
+        path = "/ready"
         port = 8080
       }
     }
   }
 
-  depends_on = [azurerm_role_assignment.acr_pull]
+  depends_on = [azurerm_role_assignment.acr_pull, azurerm_role_assignment.key_vault_secrets_user]
 }

@@ -112,10 +112,30 @@ variable "memory_gb" {
 
 variable "environment_variables" {
   type        = map(string)
-  description = "Non-secret settings of the detector (secrets come from Key Vault through its identity)."
+  description = "Settings of the detector (SPY_DETECTOR_*). Secret values do not belong here: the detector reads its secrets from Key Vault through its identity, by name (SPY_DETECTOR_*_SECRET)."
   default     = {}
   validation {
-    condition     = alltrue([for key in keys(var.environment_variables) : !can(regex("(?i)(password|secret|token|key|connection_?string)", key))])
-    error_message = "Secret-looking settings are not allowed here; the detector reads secrets from Key Vault."
+    condition     = alltrue([for key in keys(var.environment_variables) : !can(regex("(?i)(password|token|access_?key|account_?key|connection_?string)$", key))])
+    error_message = "A setting named like a secret value (…PASSWORD, …TOKEN, …ACCESS_KEY, …ACCOUNT_KEY, …CONNECTION_STRING) belongs in secure_environment_variables or in Key Vault."
+  }
+}
+
+variable "secure_environment_variables" {
+  type        = map(string)
+  description = "Settings whose values must stay out of plans and logs, e.g. the Application Insights connection string."
+  default     = {}
+  sensitive   = true
+  validation {
+    condition     = alltrue([for key in keys(var.secure_environment_variables) : can(regex("^[A-Z][A-Z0-9_]{0,127}$", key))])
+    error_message = "secure_environment_variables keys must be environment variable names (upper case, digits, underscores)."
+  }
+}
+
+variable "key_vault_id" {
+  type        = string
+  description = "Key Vault holding the secrets the detector reads; its identity gets Key Vault Secrets User on it."
+  validation {
+    condition     = can(regex("^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft.KeyVault/vaults/[^/]+$", var.key_vault_id))
+    error_message = "key_vault_id must be a Key Vault resource ID."
   }
 }

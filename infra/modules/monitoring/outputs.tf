@@ -22,3 +22,9 @@ output "action_group_id" {
   description = "ID of the email action group."
   value       = azurerm_monitor_action_group.email.id
 }
+
+output "connection_string" {
+  description = "Application Insights connection string, for what cannot use a Key Vault reference (Container Instances)."
+  value       = azurerm_application_insights.this.connection_string
+  sensitive   = true
+}
