@@ -52,6 +52,11 @@ class Env(StrEnum):
     prod = "prod"
 
 
+class DetectorPlace(StrEnum):
+    IN_BACKEND = "in-backend"
+    APART = "apart"
+
+
 @app.callback()
 def spyh() -> None:
     """spyh: bring the spy-hybrid topology up on this machine, operate it, and check it."""
@@ -68,6 +73,13 @@ def up(
         CpuMode,
         typer.Option(help="split: the signal path on CPUs of its own; shared: no placement"),
     ] = CpuMode.SPLIT,
+    detector: Annotated[
+        DetectorPlace | None,
+        typer.Option(
+            help="in-backend, or apart (its own process, as Container Instances runs it); "
+            "default: as the environment's terraform.tfvars deploy it"
+        ),
+    ] = None,
     detach: Annotated[
         bool, typer.Option(help="run in the background; `spyh down` stops it")
     ] = False,
@@ -77,12 +89,12 @@ def up(
     if run_dir is None:  # an operator's `spyh up`, not the daemon a detached one starts
         _refuse_a_second_topology()
     if detach:
-        _up_in_background(env, vpn_rtt, cpus)
+        _up_in_background(env, vpn_rtt, cpus, detector)
         return
     from harness.control import ControlServer
     from harness.local_topology import build
 
-    local = build(env.value)
+    local = build(env.value, None if detector is None else detector is DetectorPlace.APART)
     profile = local.profile
     if vpn_rtt is not None:
         profile = VpnProfile.from_rtt(vpn_rtt, min(profile.jitter_ms, vpn_rtt // 2))
@@ -133,13 +145,17 @@ def _name_inherited_settings() -> None:
         console.print(f"from your shell, where a component sets none: {', '.join(names)}")
 
 
-def _up_in_background(env: Env, vpn_rtt: int | None, cpus: CpuMode) -> None:
+def _up_in_background(
+    env: Env, vpn_rtt: int | None, cpus: CpuMode, detector: DetectorPlace | None
+) -> None:
     """The same `spyh up`, in its own session; returns once it is ready or names why not."""
     run_dir = new_run_folder("up")
     argv = [sys.executable, "-m", "harness", "up", "--env", env.value, "--cpus", cpus.value]
     argv += ["--run-dir", str(run_dir)]
     if vpn_rtt is not None:
         argv += ["--vpn-rtt", str(vpn_rtt)]
+    if detector is not None:
+        argv += ["--detector", detector.value]
     output = run_dir / "spyh-up.log"
     with output.open("wb") as log:
         daemon = subprocess.Popen(

@@ -1,10 +1,12 @@
 """The local topology: every component of spy-hybrid as a loopback process, in one place.
 
-Cloud: Azurite (Table Storage), the SignalR and Key Vault fakes, the backend with the detector.
+Cloud: Azurite (Table Storage), the SignalR and Key Vault fakes, the backend with the detector
+(or the detector apart, as the environment's Terraform runs it in Container Instances).
 Edge: the IB Gateway simulator, Redis, the bot replicas with their forwarder sidecars. Internet:
 the SendGrid and Telegram fakes, which the edge reaches directly, not over the VPN.
 Replicas, rollout strategy, grace period and the VPN profile come from the rendered chart values
-of the environment, the same source the cluster deployment uses. Credentials are fresh per run.
+of the environment, the same source the cluster deployment uses; where the detector runs, from
+its terraform.tfvars (`container_instances_enabled`). Credentials are fresh per run.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from azure.keyvault.secrets import SecretClient
 
 from harness import components
 from harness.chart_values import DeploymentSettings, deployment_settings
+from harness.cost import hcl_value, load_hcl
 from harness.cpu_placement import CpuMode
 from harness.errors import HarnessError
 from harness.process import ProcessSpec, http, log_line
 from harness.supervisor import Supervisor
+from harness.toolchain import ROOT
 from harness.topology import Component, RollingUpdate, Side, Topology, Use, Wiring
 from harness.vpn import VpnProfile
 from system.adapters.notify_sendgrid import SendGridNotifier
@@ -160,8 +164,20 @@ class LocalTopology:
         return send
 
 
-def build(env: str) -> LocalTopology:
+def detector_apart(env: str, envs: Path = ROOT / "infra" / "envs") -> bool:
+    """Whether `env` runs the detector apart from the backend (Container Instances), as its
+    terraform.tfvars say."""
+    tfvars = envs / env / "terraform.tfvars"
+    if not tfvars.is_file():
+        raise HarnessError(f"no {tfvars}: environment {env!r} is not deployable")
+    flag = hcl_value(load_hcl([tfvars])[tfvars].get("container_instances_enabled", False))
+    return flag is True
+
+
+def build(env: str, apart: bool | None = None) -> LocalTopology:
+    """`apart`: the detector as a process of its own (None: as the environment deploys it)."""
     settings = deployment_settings(env)  # type: ignore[arg-type]  # validated inside
+    apart = detector_apart(env) if apart is None else apart
     credentials = LocalCredentials.generate()
     signalr_use = Use("signalr", "http")
     # Table Storage writes are retried with backoff (the backend's stores, the forwarders'
@@ -251,25 +267,39 @@ def build(env: str) -> LocalTopology:
             url, json={"credential": credentials.ibkr_credential}, timeout=5
         ).raise_for_status()
 
-    def backend(w: Wiring) -> ProcessSpec:
+    def cloud_env(prefix: str, w: Wiring) -> dict[str, str]:
+        """What the backend and the detector service share: Key Vault, the gateway, telemetry."""
         ib_host, ib_port = w.address_of(Use("tws", "api"))
+        settings = {
+            "PORT": str(w.ports["http"]),
+            "KEYVAULT_URL": w.url(vault_use, "https"),
+            "KEYVAULT_CA_FILE": str(_ca(w)),
+            "KEYVAULT_VERIFY_CHALLENGE_RESOURCE": "false",
+            "MARKET_SOURCE": "ib",
+            "IB_HOST": ib_host,
+            "IB_PORT": str(ib_port),
+            "IB_CREDENTIAL_SECRET": "ibkr-credential",
+            "TELEMETRY": "file",
+            "TELEMETRY_DIR": str(w.run_dir / "telemetry" / w.instance),
+        }
+        env = {prefix + name: value for name, value in settings.items()}
+        return {**_identity_env(w, credentials), **env}
+
+    def backend(w: Wiring) -> ProcessSpec:
         env = {
-            **_identity_env(w, credentials),
-            "SPY_BACKEND_PORT": str(w.ports["http"]),
-            "SPY_BACKEND_KEYVAULT_URL": w.url(vault_use, "https"),
-            "SPY_BACKEND_KEYVAULT_CA_FILE": str(_ca(w)),
-            "SPY_BACKEND_KEYVAULT_VERIFY_CHALLENGE_RESOURCE": "false",
-            "SPY_BACKEND_MARKET_SOURCE": "ib",
-            "SPY_BACKEND_IB_HOST": ib_host,
-            "SPY_BACKEND_IB_PORT": str(ib_port),
-            "SPY_BACKEND_IB_CREDENTIAL_SECRET": "ibkr-credential",
+            **cloud_env("SPY_BACKEND_", w),
+            "SPY_BACKEND_RUN_DETECTOR": str(not apart).lower(),
+            "SPY_BACKEND_SIGNAL_POLL_S": "0.5",  # with the detector apart: /api/signals is live
             "SPY_BACKEND_DASHBOARD": "true",
             "SPY_BACKEND_LATENCY_INTERVAL_S": "2",  # with the bots' 5 s samples: a live panel
-            "SPY_BACKEND_TELEMETRY": "file",
-            "SPY_BACKEND_TELEMETRY_DIR": str(w.run_dir / "telemetry" / w.instance),
         }
         argv = [PYTHON, "-m", "system.services.backend"]
         return ProcessSpec(w.instance, argv, log_line(r"^backend ready on "), env=env)
+
+    def detector(w: Wiring) -> ProcessSpec:
+        argv = [PYTHON, "-m", "system.services.detector"]
+        env = cloud_env("SPY_DETECTOR_", w)
+        return ProcessSpec(w.instance, argv, log_line(r"^detector ready on "), env=env)
 
     def bot(w: Wiring) -> ProcessSpec:
         strategy = w.run_dir / "config" / w.release / "strategy.yaml"  # one ConfigMap a release
@@ -369,7 +399,21 @@ def build(env: str) -> LocalTopology:
                 "cloud",
                 backend,
                 ports=("http",),
-                uses=(vault_use, identity_use, signalr_use, tables_use, Use("tws", "api")),
+                uses=(vault_use, identity_use, signalr_use, tables_use)
+                + (() if apart else (Use("tws", "api"),)),
+            ),
+            *(
+                (
+                    Component(
+                        "detector",
+                        "cloud",
+                        detector,
+                        ports=("http",),
+                        uses=(vault_use, identity_use, signalr_use, tables_use, Use("tws", "api")),
+                    ),
+                )
+                if apart
+                else ()
             ),
             Component(
                 "bot",

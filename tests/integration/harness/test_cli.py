@@ -7,12 +7,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
+from harness.latency import signals_since, wait_for_orders
 from harness.state import TopologyState
 from harness.toolchain import VENV
+from harness.unusual_activity import raise_unusual_activity
 
 Spyh = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -81,6 +85,34 @@ def test_detached_lifecycle(spyh: Spyh, tmp_path: Path) -> None:
     unknown = spyh("logs", "nosuch")
     assert unknown.returncode == 2
     assert "no component 'nosuch' in the topology: toxiproxy, azurite," in unknown.stderr
+
+
+def test_the_detector_apart_still_turns_unusual_activity_into_orders(
+    spyh: Spyh, tmp_path: Path
+) -> None:
+    """As an environment with Container Instances runs: the detector a process of its own
+    (reaching the gateway over the VPN link), the backend without it, listing its signals."""
+    up = spyh("up", "--detach", "--detector", "apart")
+    assert up.returncode == 0, up.stderr
+    run_dir = tmp_path / "runs" / "latest-up"
+    state = TopologyState.load(run_dir)
+    assert {"backend", "detector"} <= set(state.instances)
+    assert "tws-api" in {link.name for link in state.links}
+    backend = f"http://127.0.0.1:{state.instances['backend'].ports['http']}"
+    key = json.loads((run_dir / "credentials.json").read_text())["backend_api_key"]
+    since = datetime.now(UTC)
+    admin = f"http://127.0.0.1:{state.instances['tws'].ports['admin']}"
+    with httpx.Client(base_url=backend, headers={"X-API-Key": key}, timeout=10) as api:
+        deadline = time.monotonic() + 60
+        while not (raised := signals_since(api.get, since)):
+            assert time.monotonic() < deadline, "no signal from the surges within 60 s"
+            raise_unusual_activity(admin, 2, 50.0)
+            time.sleep(2)
+        assert api.get("/ready").json()["checks"] == {"tables": "ok", "signalr": "ok"}
+    result = wait_for_orders(admin, raised, 0, timeout_s=20)
+    assert (result.missing, result.duplicated) == ([], [])
+    detector = state.instances["detector"].ports["http"]
+    assert httpx.get(f"http://127.0.0.1:{detector}/ready", timeout=5).json()["status"] == "ready"
 
 
 def test_a_component_that_will_not_start_is_named_with_the_end_of_its_log(spyh: Spyh) -> None:
