@@ -432,7 +432,8 @@ def check_terraform_policy(ctx: Context) -> CheckResult:
     result.detail = (
         "module layout and pinned azurerm provider; variables typed, described and validated; "
         "dev/prod parity; NSG admits only the on-prem public IP; Key Vault purge protection; "
-        "tfvars satisfy the variables' allowed values"
+        "tfvars satisfy the variables' allowed values; the edge's IB Gateway admits the cloud "
+        "subnets the detector runs in"
     )
     return result
 
@@ -449,6 +450,7 @@ def _policy_findings(
     yield from _policy_nsg(ctx, parsed, tfvars)
     yield from _policy_key_vault(ctx, parsed)
     yield from _policy_tfvars_allowed(ctx, parsed, tfvars)
+    yield from _policy_gateway_sources(ctx, parsed)
 
 
 def _policy_layout(
@@ -706,6 +708,34 @@ def _policy_key_vault(ctx: Context, parsed: Mapping[Path, dict[str, Any]]) -> It
 
 
 _CONTAINS = re.compile(r"contains\(\[([^\]]*)\],\s*var\.(\w+)\)")
+
+
+def _policy_gateway_sources(
+    ctx: Context, parsed: Mapping[Path, dict[str, Any]]
+) -> Iterator[Finding]:
+    """The detector reads market data from the edge's IB Gateway over the VPN, from the app
+    subnet (in the backend) or the containers subnet (apart, in Container Instances): the
+    gateway's chart must admit both, in every environment, or that detector gets no data."""
+    networking = ctx.root / "infra" / "modules" / "networking" / "variables.tf"
+    subnets = dict(_blocks(parsed.get(networking, {}), "variable")).get("subnet_prefixes", {})
+    prefixes = hcl_value(subnets.get("default")) or {}
+    chart = ctx.root / "charts" / "ib-gateway"
+    base = yaml.safe_load((chart / "values.yaml").read_text()) or {}
+    for env in ENVIRONMENTS:
+        values = chart / f"values-{env}.yaml"
+        override = (yaml.safe_load(values.read_text()) or {}).get("cloudAccess", {})
+        access = {**base.get("cloudAccess", {}), **override}
+        source = values if "sourceRanges" in override else chart / "values.yaml"
+        for subnet in ("app", "containers"):
+            cidr = prefixes.get(subnet)
+            if access.get("enabled") and cidr not in access.get("sourceRanges", []):
+                yield Finding(
+                    ctx.rel(source),
+                    _yaml_line(source, ["cloudAccess", "sourceRanges"]),
+                    "gateway-cloud-sources",
+                    f"cloudAccess.sourceRanges ({env}) do not admit the {subnet} subnet {cidr} "
+                    f"({ctx.rel(networking)}), where the detector may run",
+                )
 
 
 def _literals(listing: str) -> list[str | float]:

@@ -156,3 +156,16 @@ def test_a_credential_shaped_value_is_refused_whatever_its_key(repo: Path) -> No
     result = policy(repo, "no-secrets")
 
     assert any(f.rule == "secret-in-values" for f in result.findings), texts(result)
+
+
+def test_the_gateway_admits_every_cloud_subnet_the_detector_runs_in(repo: Path) -> None:
+    values = repo / "charts" / "ib-gateway" / "values.yaml"
+    replace_in(values, "    - 10.0.3.0/24\n", "")  # Container Instances' subnet forgotten
+
+    result = policy(repo)
+
+    line = line_of(values, "sourceRanges:")
+    assert (
+        f"charts/ib-gateway/values.yaml:{line}: gateway-cloud-sources: cloudAccess.sourceRanges "
+        "(dev) do not admit the containers subnet 10.0.3.0/24" in "\n".join(texts(result))
+    ), texts(result)
