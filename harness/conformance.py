@@ -1671,7 +1671,8 @@ def check_hadolint(ctx: Context) -> CheckResult:
         for finding in _dockerfile_policy(ctx, path):
             result.fail(finding)
     result.detail = (
-        f"{len(dockerfiles)} Dockerfiles; plus: multi-stage, numeric non-root USER, HEALTHCHECK"
+        f"{len(dockerfiles)} Dockerfiles; plus: multi-stage, numeric non-root USER, HEALTHCHECK, "
+        "the module CMD runs exists"
     )
     return result
 
@@ -1697,6 +1698,14 @@ def _dockerfile_policy(ctx: Context, path: Path) -> Iterator[Finding]:
             "healthcheck",
             "the final stage has no HEALTHCHECK",
         )
+    # An image of this repository runs one of its modules: one that exists (the spy-detector
+    # image named a module that did not, from the first session until the service was built).
+    for number, line in enumerate(lines, start=1):
+        run = re.match(r'^CMD\s+\["-m",\s*"([\w.]+)"', line)
+        if run and not (ctx.root / Path(*run[1].split(".")) / "__main__.py").is_file():
+            yield Finding(
+                ctx.rel(path), number, "cmd-module", f"python -m {run[1]}: no such module here"
+            )
 
 
 def check_systemd(ctx: Context) -> CheckResult:

@@ -9,7 +9,13 @@ import pytest
 
 from harness.toolchain import ROOT
 
-DEPLOY_PATHS = ("infra", "charts", "docker", ".github/workflows")
+DEPLOY_PATHS = (
+    "infra",
+    "charts",
+    "docker",
+    ".github/workflows",
+    "system",
+)  # system: what images run
 
 
 @pytest.fixture

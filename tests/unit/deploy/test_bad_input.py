@@ -130,6 +130,18 @@ def test_a_latest_base_image_fails_hadolint(repo: Path) -> None:
     }
 
 
+def test_an_image_that_runs_a_module_the_repository_lacks_fails(repo: Path) -> None:
+    dockerfile = repo / "docker" / "spy-detector" / "Dockerfile"
+    replace_in(dockerfile, '"system.services.detector"]', '"system.services.detect"]')
+
+    (result,) = run_checks(repo / "out", root=repo, only={"hadolint"})
+
+    line = line_of(dockerfile, '"system.services.detect"]')
+    assert ("docker/spy-detector/Dockerfile", line, "cmd-module") in {
+        (f.file, f.line, f.rule) for f in result.findings
+    }
+
+
 def test_a_chart_checkov_refuses_fails_naming_its_template(repo: Path) -> None:
     values = repo / "charts" / "spy-trading-bot" / "values.yaml"
     replace_in(values, "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true")
