@@ -29,7 +29,7 @@ from system.adapters.signalr_rest import SignalRConnection, SignalRRest
 from system.adapters.tables import TableEventStore
 from system.dashboard import mount as mount_dashboard
 from system.detector.detector import Detector
-from system.ports import Dependency
+from system.ports import Clock, Dependency
 from system.services.backend.app import create_app
 from system.services.backend.auth import ApiKeys
 from system.services.backend.detector_loop import DetectorLoop
@@ -150,7 +150,7 @@ def detector_loop(
     connections: Connections,
     signals: SignalLog | None,
     metrics: BackendMetrics,
-    clock: SystemClock,
+    clock: Clock,
 ) -> tuple[DetectorLoop, Dependency]:
     """The loop, and its market data source (a dependency /ready checks)."""
     market = _market(settings, connections.vault)
