@@ -150,21 +150,31 @@ module "app_service" {
     SPY_BACKEND_APPINSIGHTS_CONNECTION_STRING = module.monitoring.connection_string_secret_name
   }
 
-  plain_settings = {
-    SPY_BACKEND_HOST            = "0.0.0.0"
-    SPY_BACKEND_PORT            = "8000"
-    WEBSITES_PORT               = "8000"
-    SPY_BACKEND_KEYVAULT_URL    = module.key_vault.vault_uri
-    SPY_BACKEND_SIGNALR_SECRET  = module.signalr.connection_string_secret_name
-    SPY_BACKEND_TABLES_SECRET   = module.storage.connection_string_secret_name
-    SPY_BACKEND_SIGNALR_HUB     = "signals"
-    SPY_BACKEND_TELEMETRY       = "azure"
-    SPY_BACKEND_MARKET_SOURCE   = "ib"
-    SPY_BACKEND_IB_HOST         = var.edge_ib_gateway.host
-    SPY_BACKEND_IB_PORT         = tostring(var.edge_ib_gateway.port)
-    SPY_BACKEND_ANOMALIES_TABLE = "anomalies"
-    # Its own detector loop, unless the detector runs in Container Instances (below).
-    SPY_BACKEND_RUN_DETECTOR = tostring(!var.container_instances_enabled)
+  plain_settings = merge(
+    { for name, value in local.detector_settings : "SPY_BACKEND_${name}" => value },
+    {
+      SPY_BACKEND_HOST = "0.0.0.0"
+      SPY_BACKEND_PORT = "8000"
+      WEBSITES_PORT    = "8000"
+      # Its own detector loop, unless the detector runs in Container Instances (below).
+      SPY_BACKEND_RUN_DETECTOR = tostring(!var.container_instances_enabled)
+    },
+  )
+}
+
+locals {
+  # What the detector loop needs wherever it runs, under the backend's prefix or the detector
+  # service's (CloudSettings in system/services/backend/settings.py): one list, no drift.
+  detector_settings = {
+    KEYVAULT_URL    = module.key_vault.vault_uri
+    SIGNALR_SECRET  = module.signalr.connection_string_secret_name
+    TABLES_SECRET   = module.storage.connection_string_secret_name
+    SIGNALR_HUB     = "signals"
+    TELEMETRY       = "azure"
+    MARKET_SOURCE   = "ib"
+    IB_HOST         = var.edge_ib_gateway.host
+    IB_PORT         = tostring(var.edge_ib_gateway.port)
+    ANOMALIES_TABLE = "anomalies"
   }
 }
 
@@ -186,15 +196,7 @@ module "container_instances" {
   # system/services/detector: the backend's detector loop on its own (the backend leaves it out
   # while this runs: SPY_BACKEND_RUN_DETECTOR above), on the same hub, table and gateway.
   environment_variables = {
-    SPY_DETECTOR_KEYVAULT_URL    = module.key_vault.vault_uri
-    SPY_DETECTOR_SIGNALR_SECRET  = module.signalr.connection_string_secret_name
-    SPY_DETECTOR_TABLES_SECRET   = module.storage.connection_string_secret_name
-    SPY_DETECTOR_SIGNALR_HUB     = "signals"
-    SPY_DETECTOR_TELEMETRY       = "azure"
-    SPY_DETECTOR_MARKET_SOURCE   = "ib"
-    SPY_DETECTOR_IB_HOST         = var.edge_ib_gateway.host
-    SPY_DETECTOR_IB_PORT         = tostring(var.edge_ib_gateway.port)
-    SPY_DETECTOR_ANOMALIES_TABLE = "anomalies"
+    for name, value in local.detector_settings : "SPY_DETECTOR_${name}" => value
   }
   secure_environment_variables = {
     SPY_DETECTOR_APPINSIGHTS_CONNECTION_STRING = module.monitoring.connection_string
