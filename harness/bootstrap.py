@@ -111,17 +111,50 @@ def compile_bytecode(python: Path, site_packages: Path) -> None:
     run("bytecode", [str(python), "-m", "compileall", "-q", str(site_packages)])
 
 
+GO_BUILD_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
+
+
 def install_go(tool: GoTool) -> None:
     if tool.path.exists() and go_module_version(tool) == tool.version:
         return
-    with tempfile.TemporaryDirectory(dir=TOOLS) as gobin:
-        run(
-            tool.name,
-            ["go", "install", f"-ldflags={tool.ldflags}", f"{tool.package}@{tool.version}"],
-            env={"GOBIN": gobin, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"},
-        )
-        built = Path(gobin) / Path(tool.package).name
+    with tempfile.TemporaryDirectory(dir=TOOLS) as scratch:
+        built = Path(scratch) / Path(tool.package).name
+        if tool.nested_modules_at is None:
+            run(
+                tool.name,
+                ["go", "install", f"-ldflags={tool.ldflags}", f"{tool.package}@{tool.version}"],
+                env={**GO_BUILD_ENV, "GOBIN": scratch},
+            )
+        else:
+            build_with_nested_modules(tool, tool.nested_modules_at, Path(scratch), built)
         built.replace(tool.path)
+
+
+def build_with_nested_modules(tool: GoTool, nested_at: str, scratch: Path, built: Path) -> None:
+    """Build `tool` from a throwaway module requiring it and, at `nested_at`, each nested module
+    its go.mod replaces with a ./path (see GoTool.nested_modules_at)."""
+    download = run(
+        tool.name,
+        ["go", "mod", "download", "-json", f"{tool.module}@{tool.version}"],
+        cwd=scratch,
+    )
+    go_mod = Path(json.loads(download)["GoMod"]).read_text()
+    go_version = re.search(r"^go\s+(\S+)", go_mod, re.MULTILINE)
+    nested = re.findall(r"^replace\s+(\S+)\s+=>\s+\./", go_mod, re.MULTILINE)
+    requires = [f"{tool.module} {tool.version}", *(f"{module} {nested_at}" for module in nested)]
+    module = scratch / "build"
+    module.mkdir()
+    (module / "go.mod").write_text(
+        f"module spyh.local/build/{tool.name}\n\n"
+        + (f"go {go_version.group(1)}\n\n" if go_version else "")
+        + "".join(f"require {line}\n" for line in requires)
+    )
+    run(
+        tool.name,
+        ["go", "build", f"-ldflags={tool.ldflags}", "-o", str(built), tool.package],
+        env={**GO_BUILD_ENV, "GOFLAGS": "-buildvcs=false -mod=mod"},
+        cwd=module,
+    )
 
 
 def go_module_version(tool: GoTool) -> str:

