@@ -355,8 +355,9 @@ def check_terraform_validate(ctx: Context) -> CheckResult:
         result.detail = (
             "not run: `terraform validate` needs the hashicorp/azurerm provider plugin, and "
             "registry.terraform.io is unreachable offline (no provider mirror at "
-            f"{PROVIDER_MIRROR}). The terraform workflow runs init/validate/plan in CI; here the "
-            "HCL is checked by terraform fmt, checkov and the policy tests."
+            f"{PROVIDER_MIRROR}). The terraform workflow runs init/validate/plan in CI; here "
+            "terraform-inputs plans the environments against their modules' inputs, and terraform "
+            "fmt, checkov and the policy tests check the HCL."
         )
         return result
     if not terraform.exists():
