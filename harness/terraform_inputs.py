@@ -2,18 +2,17 @@
 
 `terraform validate` and `plan` need the azurerm provider, which cannot be downloaded here, so
 without this nothing evaluated the modules' variable validations against what the environments
-pass them: one that failed every plan went unnoticed for seventeen sessions. The copy keeps
+pass them: one that failed every plan went unnoticed for seventeen sessions. In every environment
+and every module the copy keeps the variables (with their validations), locals, module calls,
+outputs and tfvars; every reference to one of its own resources or data sources becomes a value
+unknown until apply. Everything else (providers, resources, data sources, the backend) becomes
+blank lines, so every file keeps its path and line numbers and Terraform's diagnostics point at
+the real source.
 
-- in each environment: its variables, locals, module calls, outputs and terraform.tfvars, with
-  every reference to one of its own resources or data sources turned into an unknown value;
-- in each module: its variables with their validations, and its outputs, each an unknown value
-  (still sensitive where the original is, so what the environments do with it evaluates alike).
-
-Everything else (providers, resources, data sources, the backend) becomes blank lines, so every
-file keeps its path and line numbers and Terraform's diagnostics point at the real source. The
-unknown values come from the built-in `terraform_data` resource, which needs no provider: a plan of
-the copy checks module arguments against their variables (names, required, types) and runs every
-validation whose value is known at plan time.
+The unknown value comes from the built-in `terraform_data` resource, which needs no provider. A
+plan of the copy checks module arguments against their variables (names, required, types) and
+runs every validation whose value is known at plan time: the tfvars, literals, and what modules
+compute from them (a name built from a variable, say); what a resource would return stays unknown.
 """
 
 from __future__ import annotations
@@ -25,17 +24,20 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 
-# Blocks an environment keeps; a module keeps its variables and (rewritten) outputs.
-ENVIRONMENT_KEEPS = frozenset({"variable", "locals", "module", "output"})
+KEEPS = frozenset({"variable", "locals", "module", "output"})
 UNKNOWN_FILE = "offline_unknown.tf"
-# `jsondecode` of a value unknown until apply is unknown of any type: attribute access and
-# indexing on it stay unknown, as they would on a resource's attributes.
-ROOT_UNKNOWN = "local.offline_unknown"
-MODULE_UNKNOWN = "jsondecode(terraform_data.offline.id)"
-
-
+# `jsondecode` of a value unknown until apply is unknown of any type: attribute access, indexing
+# and splats on it stay unknown, as they would on a resource's attributes.
+UNKNOWN = "local.offline_unknown"
+_UNKNOWN_DEFINITION = (
+    'resource "terraform_data" "offline" {}\n\n'
+    "locals {\n"
+    "  offline_unknown = jsondecode(terraform_data.offline.id)\n"
+    "}\n"
+)
 _HEADER = re.compile(r'^(?P<kind>\w+)(?P<labels>(?: "[^"]*")*) \{(?P<closed>\})?\s*$')
-_SENSITIVE = re.compile(r"^\s*sensitive\s*=\s*true\s*$", re.MULTILINE)
+# depends_on takes resource addresses, not values: with the resources gone, the ordering goes too.
+_DEPENDS_ON = re.compile(r"^\s*depends_on\s*=\s*\[[^\]]*\]\s*$")
 
 
 @dataclass(frozen=True)
@@ -44,65 +46,47 @@ class Block:
     labels: tuple[str, ...]
     start: int  # 1-based, inclusive
     end: int
-    text: str
 
 
 def write_inputs_copy(infra: Path, target: Path) -> list[Path]:
     """Write the copy of `infra` (modules/, envs/) under target/infra; return its environments."""
     copy = target / "infra"
     shutil.rmtree(copy, ignore_errors=True)
-    for module in sorted(p for p in (infra / "modules").iterdir() if p.is_dir()):
-        _write_module(module, copy / "modules" / module.name)
+    for module in _folders(infra / "modules"):
+        _write_inputs_only(module, copy / "modules" / module.name)
     environments = []
-    for environment in sorted(p for p in (infra / "envs").iterdir() if p.is_dir()):
-        environments.append(_write_environment(environment, copy / "envs" / environment.name))
+    for environment in _folders(infra / "envs"):
+        _write_inputs_only(environment, copy / "envs" / environment.name)
+        environments.append(copy / "envs" / environment.name)
     return environments
 
 
-def _write_module(source: Path, target: Path) -> None:
-    target.mkdir(parents=True)
-    for path, blocks in _parsed(source).items():
-        original, lines = _original_and_blank(path)
-        for block in blocks:
-            if block.kind == "variable":
-                _put(lines, block, original[block.start - 1 : block.end])
-            elif block.kind == "output":
-                _put(lines, block, _unknown_output(block))
-        (target / path.name).write_text("".join(lines))
-    (target / UNKNOWN_FILE).write_text('resource "terraform_data" "offline" {}\n')
+def _folders(parent: Path) -> list[Path]:
+    return sorted(p for p in parent.iterdir() if p.is_dir())
 
 
-def _write_environment(source: Path, target: Path) -> Path:
+def _write_inputs_only(source: Path, target: Path) -> None:
     target.mkdir(parents=True)
-    parsed = _parsed(source)
-    dropped = [
+    files = {path: _blocks(path) for path in sorted(source.glob("*.tf"))}
+    references = [
         re.compile(rf"(?<![\w.-]){re.escape(address)}\b")
-        for blocks in parsed.values()
+        for blocks in files.values()
         for block in blocks
         if (address := _address(block))
     ]
-    for path, blocks in parsed.items():
-        original, lines = _original_and_blank(path)
+    for path, blocks in files.items():
+        original = path.read_text().splitlines(keepends=True)
+        lines = ["\n"] * len(original)
         for block in blocks:
-            if block.kind in ENVIRONMENT_KEEPS:
-                _put(lines, block, original[block.start - 1 : block.end])
-        text = "".join(lines)
-        for reference in dropped:
-            text = reference.sub(ROOT_UNKNOWN, text)
-        (target / path.name).write_text(text)
+            if block.kind in KEEPS:
+                lines[block.start - 1 : block.end] = original[block.start - 1 : block.end]
+        kept = "".join("\n" if _DEPENDS_ON.match(line) else line for line in lines)
+        for reference in references:
+            kept = reference.sub(UNKNOWN, kept)
+        (target / path.name).write_text(kept)
     for tfvars in source.glob("*.tfvars"):
         shutil.copy2(tfvars, target / tfvars.name)
-    (target / UNKNOWN_FILE).write_text(
-        'resource "terraform_data" "offline" {}\n\n'
-        "locals {\n"
-        f"  offline_unknown = {MODULE_UNKNOWN}\n"
-        "}\n"
-    )
-    return target
-
-
-def _parsed(directory: Path) -> dict[Path, list[Block]]:
-    return {path: _blocks(path) for path in sorted(directory.glob("*.tf"))}
+    (target / UNKNOWN_FILE).write_text(_UNKNOWN_DEFINITION)
 
 
 def _blocks(path: Path) -> list[Block]:
@@ -127,8 +111,7 @@ def _blocks(path: Path) -> list[Block]:
             if end == len(lines):
                 raise HarnessError(f"{path}:{index + 1}: the block never closes at column 0")
         labels = tuple(re.findall(r'"([^"]*)"', header["labels"]))
-        text = "\n".join(lines[index : end + 1])
-        blocks.append(Block(header["kind"], labels, index + 1, end + 1, text))
+        blocks.append(Block(header["kind"], labels, index + 1, end + 1))
         index = end + 1
     return blocks
 
@@ -140,27 +123,3 @@ def _address(block: Block) -> str | None:
     if block.kind == "data":
         return ".".join(("data", *block.labels))
     return None
-
-
-def _unknown_output(block: Block) -> list[str]:
-    sensitive = _SENSITIVE.search(block.text) is not None
-    return [
-        f'output "{block.labels[0]}" {{\n',
-        f"  value = {MODULE_UNKNOWN}\n",
-        *(["  sensitive = true\n"] if sensitive else []),
-        "}\n",
-    ]
-
-
-def _original_and_blank(path: Path) -> tuple[list[str], list[str]]:
-    original = path.read_text().splitlines(keepends=True)
-    return original, ["\n"] * len(original)
-
-
-def _put(lines: list[str], block: Block, replacement: list[str]) -> None:
-    """`replacement` in the block's place, padded with blank lines to keep the lines after it."""
-    span = block.end - block.start + 1
-    if len(replacement) > span:
-        raise ValueError(f"{block.kind} {'.'.join(block.labels)}: {span} lines cannot hold it")
-    padded = replacement[:-1] + ["\n"] * (span - len(replacement)) + replacement[-1:]
-    lines[block.start - 1 : block.end] = padded

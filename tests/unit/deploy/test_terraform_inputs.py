@@ -29,6 +29,10 @@ output "id" {
   value       = azurerm_thing.this.id
 }
 
+output "name" {
+  value = var.name
+}
+
 output "secret" {
   value     = azurerm_thing.this.key
   sensitive = true
@@ -91,7 +95,7 @@ def test_each_file_keeps_its_path_and_line_count(infra: Path, tmp_path: Path) ->
         assert len(copied.read_text().splitlines()) == len(original.read_text().splitlines())
 
 
-def test_a_module_keeps_its_variables_and_its_outputs_become_unknown(
+def test_a_module_keeps_its_inputs_and_its_own_resources_become_unknown(
     infra: Path, tmp_path: Path
 ) -> None:
     write_inputs_copy(infra, tmp_path / "copy")
@@ -100,15 +104,28 @@ def test_a_module_keeps_its_variables_and_its_outputs_become_unknown(
     assert (module / "variables.tf").read_text() == MODULE_VARIABLES
     assert (module / "main.tf").read_text().strip() == ""
     assert (module / "versions.tf").read_text().strip() == ""
-    outputs = (module / "outputs.tf").read_text().splitlines()
-    assert outputs[0] == 'output "id" {'
-    assert outputs[1] == "  value = jsondecode(terraform_data.offline.id)"
-    assert outputs[5:8] == [
-        'output "secret" {',
-        "  value = jsondecode(terraform_data.offline.id)",
-        "  sensitive = true",
-    ]
-    assert (module / UNKNOWN_FILE).read_text() == 'resource "terraform_data" "offline" {}\n'
+    assert (module / "outputs.tf").read_text() == MODULE_OUTPUTS.replace(
+        "azurerm_thing.this", "local.offline_unknown"
+    )
+    assert (
+        "offline_unknown = jsondecode(terraform_data.offline.id)"
+        in (module / UNKNOWN_FILE).read_text()
+    )
+
+
+def test_depends_on_goes_with_the_resources_it_named(infra: Path, tmp_path: Path) -> None:
+    outputs = infra / "modules" / "thing" / "outputs.tf"
+    outputs.write_text(
+        outputs.read_text().replace(
+            "  sensitive = true\n", "  sensitive = true\n  depends_on = [azurerm_thing.this]\n"
+        )
+    )
+
+    write_inputs_copy(infra, tmp_path / "copy")
+
+    copied = (tmp_path / "copy" / "infra" / "modules" / "thing" / "outputs.tf").read_text()
+    assert "depends_on" not in copied
+    assert len(copied.splitlines()) == len(outputs.read_text().splitlines())
 
 
 def test_an_environment_keeps_its_inputs_and_its_own_resources_become_unknown(
