@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import UpdateMode
@@ -22,10 +22,25 @@ from system.ports import StoredRecord
 _KEYS = ("PartitionKey", "RowKey")
 _PROPERTY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _BATCH = 100  # Table Storage's limit of operations per entity-group transaction
+T = TypeVar("T")
 
 
 def _entity(record: StoredRecord) -> dict[str, Any]:
     return {"PartitionKey": record.partition_key, "RowKey": record.row_key, **record.fields}
+
+
+async def first(items: AsyncIterator[T], limit: int | None) -> AsyncIterator[T]:
+    """The first `limit` items (all of them for None), without asking for one more: the pager
+    would fetch and decode a whole further page to hand it over (a page of 50 anomalies is
+    about 10 ms of the backend's event loop here)."""
+    if limit is not None and limit <= 0:
+        return
+    taken = 0
+    async for item in items:
+        yield item
+        taken += 1
+        if taken == limit:
+            return
 
 
 class TableEventStore:
@@ -106,12 +121,8 @@ class TableEventStore:
             if conditions
             else client.list_entities(results_per_page=limit)
         )
-        count = 0
         try:
-            async for entity in entities:
-                if limit is not None and count >= limit:
-                    return
-                count += 1
+            async for entity in first(entities, limit):
                 fields = {k: v for k, v in entity.items() if k not in _KEYS}
                 yield StoredRecord(table, entity["PartitionKey"], entity["RowKey"], fields)
         except ResourceNotFoundError:

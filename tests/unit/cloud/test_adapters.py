@@ -18,6 +18,7 @@ from aiohttp.test_utils import RawTestServer
 from system.adapters.market_ib import IbSettings, strikes_each_side, window
 from system.adapters.market_replay import ReplayMarketData, encode, write
 from system.adapters.signalr_rest import PublishRejected, SignalRConnection, SignalRRest
+from system.adapters.tables import first
 from system.detector.synthetic import QuietChain
 from system.domain.market import ChainSnapshot, SkippedMessage
 from tests.unit.cloud.test_backend_parts import make
@@ -196,3 +197,32 @@ class TestReplay:
             file.write(encode(second)[50:] + "\n")
         items = await asyncio.wait_for(reading, 5)
         assert [i.taken_at for i in items] == [first.taken_at, second.taken_at]  # type: ignore[union-attr]
+
+
+class TestFirst:
+    """The table store's paging: a page past the limit is never asked for."""
+
+    @staticmethod
+    async def pulled(limit: int | None, available: int = 5) -> tuple[list[int], int]:
+        asked = 0
+
+        async def source() -> AsyncIterator[int]:
+            nonlocal asked
+            for item in range(available):
+                asked += 1
+                yield item
+
+        taken = [item async for item in first(source(), limit)]
+        return taken, asked
+
+    async def test_it_stops_at_the_limit_without_asking_for_one_more(self) -> None:
+        assert await self.pulled(3) == ([0, 1, 2], 3)
+
+    async def test_no_limit_takes_everything(self) -> None:
+        assert await self.pulled(None) == ([0, 1, 2, 3, 4], 5)
+
+    async def test_a_limit_beyond_the_source_takes_what_there_is(self) -> None:
+        assert await self.pulled(9) == ([0, 1, 2, 3, 4], 5)
+
+    async def test_a_limit_of_zero_asks_for_nothing(self) -> None:
+        assert await self.pulled(0) == ([], 0)
