@@ -101,8 +101,9 @@ HELM = GoTool(
     "-X helm.sh/helm/v3/internal/version.version=v3.21.4",
 )
 # 1.9 is the oldest release infra/ accepts (required_version; variable validations that refer to
-# other variables). It is also the newest this machine can build: 1.11 and later set
-# `godebug tlskyber`, which Go 1.26 no longer knows, and 1.10's nested modules are not served.
+# other variables). It is also the newest this machine can build: the module proxy lists nested
+# modules at two release commits only, 1.9.5's and 1.11.4's, and 1.11.4's go.mod sets
+# `godebug tlskyber`, which Go 1.26 no longer knows.
 TERRAFORM = GoTool(
     "terraform",
     "github.com/hashicorp/terraform",
