@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -20,9 +19,8 @@ from pytest_bdd import given, parsers, then, when
 
 from harness.browser import chromium
 from harness.dashboard import DashboardPage, open_dashboard
-from harness.latency import signals_since
 from harness.topology import Use
-from harness.unusual_activity import raise_unusual_activity
+from harness.unusual_activity import surge_until_signalled
 from scenarios.conftest import RecordFigure
 from scenarios.stack import Stack, until
 from system.domain.contracts import Right
@@ -56,26 +54,14 @@ def dashboard_open(topology: Stack, browser: Browser) -> DashboardPage:
     return page
 
 
-def _signals_since(topology: Stack, since: datetime) -> list[Signal]:
-    """What the backend raised since then, asked as an operator would (its own API)."""
+@when("the detector raises signals on unusual activity", target_fixture="raised")
+def detector_raises(topology: Stack) -> list[Signal]:
+    """Surges until the detector raises something, asked as an operator would (the backend's
+    own API): after a restart it relearns its baselines."""
     host, port = topology.supervisor.address_from("cloud", BACKEND)
     headers = {"Authorization": f"Bearer {topology.local.credentials.backend_api_key}"}
     with httpx.Client(base_url=f"http://{host}:{port}", headers=headers, timeout=10) as backend:
-        return signals_since(backend.get, since)
-
-
-@when("the detector raises signals on unusual activity", target_fixture="raised")
-def detector_raises(topology: Stack) -> list[Signal]:
-    """Surges until the detector raises something: after a restart it relearns its baselines."""
-    since = datetime.now(UTC)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        raise_unusual_activity(topology.gateway_admin, SURGED_CONTRACTS, SURGE)
-        try:
-            return until(lambda: _signals_since(topology, since), 5, "signals from the surge")
-        except AssertionError:
-            continue
-    raise AssertionError("the detector raised no signal within 60 s of surges")
+        return surge_until_signalled(topology.gateway_admin, backend.get, SURGED_CONTRACTS, SURGE)
 
 
 @then(
